@@ -1,0 +1,56 @@
+"""Project-wide guarantees: migrations match the models, the OpenAPI document generates
+without a single warning, and the API's error shape."""
+
+from io import StringIO
+
+import pytest
+import yaml
+from django.core.management import call_command
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from wxbackend.api import DomainError, exception_handler
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models():
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_openapi_schema_generates_with_warnings_as_errors(tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = yaml.safe_load(out.read_text())
+    assert schema["openapi"].startswith("3.")
+
+
+def test_schema_and_docs_are_served(client):
+    assert client.get("/api/v1/schema/").status_code == 200
+    assert client.get("/api/v1/docs/").status_code == 200
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    status = 409
+
+
+def _context():
+    return {"request": APIRequestFactory().get("/"), "view": None}
+
+
+def test_domain_errors_leave_as_their_code_and_status():
+    response = exception_handler(OutOfStock("SKU 7 has 0 left"), _context())
+    assert response.status_code == 409
+    assert response.data == {"code": "out_of_stock", "detail": "SKU 7 has 0 left"}
+
+
+def test_validation_errors_carry_per_field_errors():
+    class Input(serializers.Serializer):
+        quantity = serializers.IntegerField(min_value=1)
+
+    s = Input(data={"quantity": 0})
+    assert not s.is_valid()
+    response = exception_handler(serializers.ValidationError(s.errors), _context())
+    assert response.status_code == 400
+    assert response.data["code"] == "invalid"
+    assert "quantity" in response.data["errors"]

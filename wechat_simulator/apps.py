@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class WechatSimulatorConfig(AppConfig):
+    name = "wechat_simulator"

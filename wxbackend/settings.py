@@ -1,0 +1,326 @@
+"""Settings for wxbackend, read from the environment (see CONTRACT.md and the README).
+
+Environments differ by values, not by modules. With DJANGO_DEBUG off every secret must be
+set: start-up stops with one line naming each missing one.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+_missing: list[str] = []
+
+
+def secret(name: str, dev_default: str = "", *, required: bool = True) -> str:
+    """Read a secret; with debug off a missing required one is collected for one error."""
+    value = env.str(name, default="")
+    if not value and not DEBUG and required:
+        _missing.append(name)
+    return value or (dev_default if DEBUG else "")
+
+
+# --- Django core ------------------------------------------------------------------------
+
+SECRET_KEY = secret("DJANGO_SECRET_KEY", "dev-only-insecure-key-" + "x" * 40)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+if DEBUG and not ALLOWED_HOSTS:
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
+if not DEBUG and not ALLOWED_HOSTS:
+    _missing.append("DJANGO_ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "import_export",
+    "wxbackend",
+    "officialaccount",
+    "catalog",
+    "miniprogram_api",
+    "orders",
+    "payments",
+    "notifications",
+    "wechat_simulator",
+]
+
+MIDDLEWARE = [
+    "wxbackend.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "wxbackend.urls"
+WSGI_APPLICATION = "wxbackend.wsgi.application"
+ASGI_APPLICATION = "wxbackend.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite under var/ by default, PostgreSQL (psycopg 3) from DATABASE_URL ---
+
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Persistent connections: the callback, the notify and the catalog are hot paths, and
+    # a new connection per request caps them far below their targets.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: Redis when REDIS_URL is set (shared tokens, dedupe keys, throttles) ---------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="wxb"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "wxbackend",
+        }
+    }
+
+# --- Auth, i18n, time ---------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# The merchant's staff read the admin in Simplified Chinese; English stays available.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Public origin used to make image URLs absolute where no request is at hand (tasks,
+# official-account replies).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Security: on whenever debug is off --------------------------------------------------
+
+# The app sits behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Probes from the orchestrator speak plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if not SECURE_SSL_REDIRECT:
+        # Switched off on purpose: the proxy in front redirects instead.
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+    if SECRET_KEY and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is too weak: use at least 50 random characters"
+        )
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Django REST framework ---------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # The mini-program's Bearer tokens (miniprogram_api supplies the token model).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "miniprogram_api.authentication.BearerTokenAuthentication",
+    ],
+    # Deny by default; a public endpoint opts out with AllowAny and says why.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "wxbackend.api.Pagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "wxbackend.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="20/min"),
+        "customer": env.str("THROTTLE_CUSTOMER", default="600/min"),
+        "anon": env.str("THROTTLE_ANON", default="1200/min"),
+    },
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "wxbackend mini-program API",
+    "DESCRIPTION": (
+        "REST API behind the brand's WeChat mini-program. Amounts are integer fen (分). "
+        'Errors are 4xx `{"code": "<stable code>", "detail": "<text>"}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+        }
+    },
+}
+
+# --- Celery -------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Without a broker, tasks run in-process through the same code (the `make run` default).
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+# Every task is written to be idempotent (it finds finished work and returns), so a task
+# is acknowledged only after it ran and is given back if its worker dies mid-way.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longer than any countdown or retry backoff we use (max backoff 600 s, order timeout
+# sweeps every minute), so Redis never redelivers a task that is merely waiting.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- WeChat ---------------------------------------------------------------------------------
+
+WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com")
+WECHAT_PAY_API_BASE = env.str("WECHAT_PAY_API_BASE", default="https://api.mch.weixin.qq.com")
+WECHAT_CONNECT_TIMEOUT = env.float("WECHAT_CONNECT_TIMEOUT", default=3.05)
+WECHAT_READ_TIMEOUT = env.float("WECHAT_READ_TIMEOUT", default=5.0)
+
+WECHAT_MP_APPID = secret("WECHAT_MP_APPID", "wx_dev_mp_appid0")
+WECHAT_MP_SECRET = secret("WECHAT_MP_SECRET", "dev_mp_secret")
+WECHAT_MP_TOKEN = secret("WECHAT_MP_TOKEN", "dev_mp_token")
+# Optional: without it the account runs in plaintext mode.
+WECHAT_MP_ENCODING_AES_KEY = env.str("WECHAT_MP_ENCODING_AES_KEY", default="")
+
+WECHAT_MINIAPP_APPID = secret("WECHAT_MINIAPP_APPID", "wx_dev_miniapp01")
+WECHAT_MINIAPP_SECRET = secret("WECHAT_MINIAPP_SECRET", "dev_miniapp_secret")
+
+WECHAT_PAY_MCH_ID = secret("WECHAT_PAY_MCH_ID", "1900000109")
+WECHAT_PAY_API_VERSION = env.str("WECHAT_PAY_API_VERSION", default="v3")
+if WECHAT_PAY_API_VERSION not in ("v3", "v2"):
+    raise ImproperlyConfigured("WECHAT_PAY_API_VERSION must be v3 or v2")
+_v3 = WECHAT_PAY_API_VERSION == "v3"
+WECHAT_PAY_APIV3_KEY = secret("WECHAT_PAY_APIV3_KEY", "0123456789abcdef0123456789abcdef", required=_v3)
+WECHAT_PAY_MCH_CERT_SERIAL = secret("WECHAT_PAY_MCH_CERT_SERIAL", "DEVMCHCERTSERIAL0001", required=_v3)
+WECHAT_PAY_MCH_PRIVATE_KEY_PATH = secret(
+    "WECHAT_PAY_MCH_PRIVATE_KEY_PATH", str(VAR_DIR / "dev_keys" / "merchant_private.pem"), required=_v3
+)
+WECHAT_PAY_PUBLIC_KEY_ID = secret("WECHAT_PAY_PUBLIC_KEY_ID", "PUB_KEY_ID_0000000000000000000000000001", required=_v3)
+WECHAT_PAY_PUBLIC_KEY_PATH = secret(
+    "WECHAT_PAY_PUBLIC_KEY_PATH", str(VAR_DIR / "dev_keys" / "wechatpay_public.pem"), required=_v3
+)
+WECHAT_PAY_API_KEY = secret("WECHAT_PAY_API_KEY", "192006250b4c09247ec02edce69f6a2d", required=not _v3)
+WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="")
+WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="")
+WECHAT_PAY_NOTIFY_BASE_URL = secret("WECHAT_PAY_NOTIFY_BASE_URL", "http://127.0.0.1:8000")
+
+ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+
+# Key for fields encrypted at rest (session_key, phone numbers). Falls back to one derived
+# from DJANGO_SECRET_KEY; set it explicitly so that rotating the secret key keeps data.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+API_TOKEN_TTL = timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30))
+
+# The built-in WeChat simulator: a development tool, never active with debug off.
+WECHAT_SIMULATOR_ENABLED = DEBUG and env.bool("WECHAT_SIMULATOR", default=True)
+# The simulator's own WeChat Pay signing key (its public half is WECHAT_PAY_PUBLIC_KEY_PATH).
+WECHAT_SIMULATOR_PAY_PRIVATE_KEY_PATH = env.str(
+    "WECHAT_SIMULATOR_PAY_PRIVATE_KEY_PATH", default=str(VAR_DIR / "dev_keys" / "wechatpay_private.pem")
+)
+if env.bool("WECHAT_SIMULATOR", default=False) and not DEBUG:
+    raise ImproperlyConfigured("WECHAT_SIMULATOR cannot be enabled with DJANGO_DEBUG off")
+
+# --- Logging: one structured line per request and per WeChat call -----------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "wxbackend.logging.JsonFormatter"},
+        "plain": {"()": "wxbackend.logging.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain" if DEBUG else "json"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+if _missing:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG is off and these settings are missing: " + ", ".join(_missing)
+    )

@@ -1,0 +1,71 @@
+"""Liveness and readiness probes."""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+BROKER_TIMEOUT_SECONDS = 1.5
+
+
+@require_GET
+def healthz(request):
+    """200 while the process serves; touches nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache.set("readyz:probe", "1", timeout=10)
+    if cache.get("readyz:probe") != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _check_broker() -> None:
+    if not settings.CELERY_BROKER_URL:
+        return  # tasks run in-process: there is no broker to wait for
+    from wxbackend.celery import app
+
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+        _ = conn.default_channel  # opening a channel makes lazy transports (Redis) connect
+
+
+def _backend_name(check: str) -> str:
+    if check == "cache":
+        return "redis" if settings.REDIS_URL else "local-memory"
+    if check == "database":
+        return connection.vendor
+    return settings.CELERY_BROKER_URL.split(":", 1)[0] if settings.CELERY_BROKER_URL else "in-process"
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+@require_GET
+def readyz(request):
+    """200 when database, cache and broker answer; 503 naming each that does not."""
+    results, failing = {}, []
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # any failure means not ready; the type is enough to say
+            failing.append(name)
+            results[name] = {"ok": False, "backend": _backend_name(name), "error": type(exc).__name__}
+            logger.warning("readiness check failed", extra={"event": {"check": name, "error": type(exc).__name__}})
+        else:
+            results[name] = {"ok": True, "backend": _backend_name(name)}
+    status = 503 if failing else 200
+    body = {"status": "unavailable" if failing else "ok", "checks": results}
+    if failing:
+        body["failing"] = failing
+    return JsonResponse(body, status=status)
