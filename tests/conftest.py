@@ -9,6 +9,8 @@ from django.db import connection
 
 from wxbackend.celery import app as celery_app
 
+pytest_plugins = ["tests.wechat_fixtures"]
+
 IN_CI = os.environ.get("CI") == "true"
 
 
