@@ -26,3 +26,6 @@ if settings.DEBUG:
 admin.site.site_header = "wxbackend 商家后台"
 admin.site.site_title = "wxbackend"
 admin.site.index_title = "运营管理"
+
+handler404 = "wxbackend.views.not_found"
+handler500 = "wxbackend.views.server_error"

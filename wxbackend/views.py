@@ -69,3 +69,25 @@ def readyz(request):
     if failing:
         body["failing"] = failing
     return JsonResponse(body, status=status)
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith(("/api/", "/payments/"))
+
+
+def not_found(request, exception=None):
+    """404 for unknown paths: JSON `{"code", "detail"}` under the API, Django's page elsewhere."""
+    if _wants_json(request):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON under the API (no traceback ever leaves), Django's page elsewhere."""
+    if _wants_json(request):
+        return JsonResponse({"code": "server_error", "detail": "Internal error."}, status=500)
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request)
