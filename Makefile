@@ -12,8 +12,9 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} \
 	WECHAT_PAY_API_BASE=$${WECHAT_PAY_API_BASE:-http://$(RUN_HOST):$(RUN_PORT)/__sim__/pay} \
 	WECHAT_PAY_NOTIFY_BASE_URL=$${WECHAT_PAY_NOTIFY_BASE_URL:-http://$(RUN_HOST):$(RUN_PORT)} \
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(RUN_HOST):$(RUN_PORT)}
-# The suite: debug-mode defaults for secrets (pytest-django still runs with DEBUG off).
-TEST_ENV := DJANGO_DEBUG=1
+# The suite: debug-mode defaults for secrets (pytest-django still runs with DEBUG off);
+# test servers in threads close their connections after each request.
+TEST_ENV := DJANGO_DEBUG=1 DATABASE_CONN_MAX_AGE=$${DATABASE_CONN_MAX_AGE:-0}
 
 .PHONY: run test lint worker beat bench venv dev-venv clean
 
