@@ -73,3 +73,9 @@ def pop(key: str) -> Any:
     if value is not None:
         cache.delete(PREFIX + key)
     return value
+
+
+def incr(key: str, timeout: int | None = KEEP_SECONDS) -> int:
+    """Add one to a counter (atomic, created at 0); return the new value."""
+    cache.add(PREFIX + key, 0, timeout=timeout)
+    return cache.incr(PREFIX + key)

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+"""/__sim__/api/<path>: the simulated api.weixin.qq.com, one route per WeChat path.
+
+Unknown paths still reach the view, which records them and answers 404 / 40066.
+"""
+
+from django.urls import path, re_path
+
+from wechat_simulator import mp, mp_login, mp_menu, mp_messages, mp_tokens, mp_users  # noqa: F401  (register)
+
+urlpatterns = [
+    *(path(route, mp.api_view, {"route": route}) for route in sorted(mp.ROUTES)),
+    re_path(r"^(?P<route>.*)$", mp.api_view),
+]

@@ -317,6 +317,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # urllib3 logs each request line, query string (access_token, secret) included.
+        "urllib3": {"level": "WARNING"},
     },
 }
 
