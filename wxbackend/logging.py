@@ -6,6 +6,7 @@ bodies, so secrets stay out unless a caller puts them in (and callers must not).
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 REDACTED = "***"
@@ -14,6 +15,10 @@ SENSITIVE_KEYS = frozenset(
      "sign", "paySign", "signature", "msg_signature", "authorization", "api_key"}
 )
 MAX_FIELD_CHARS = 2048
+# Query parameters that carry credentials (request lines logged by runserver, libraries).
+_SECRET_QUERY = re.compile(
+    r"\b(access_token|secret|js_code|code|signature|msg_signature|echostr|session_key|sign)=[^&\s\"']+"
+)
 
 
 def redact(value):
@@ -55,3 +60,15 @@ class PlainFormatter(logging.Formatter):
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+
+class RedactQueryFilter(logging.Filter):
+    """Mask credentials in query strings that other loggers put in a message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "=" in message:
+            redacted = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True

@@ -310,8 +310,13 @@ LOGGING = {
         "json": {"()": "wxbackend.logging.JsonFormatter"},
         "plain": {"()": "wxbackend.logging.PlainFormatter"},
     },
+    "filters": {"redact_query": {"()": "wxbackend.logging.RedactQueryFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain" if DEBUG else "json"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["redact_query"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

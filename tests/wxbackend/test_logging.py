@@ -45,3 +45,15 @@ def test_unknown_api_path_is_json_404(client, settings):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_request_lines_from_other_loggers_lose_their_credentials():
+    from wxbackend.logging import RedactQueryFilter
+
+    record = logging.LogRecord(
+        "django.server", logging.WARNING, __file__, 1, '"%s" %s %s',
+        ("GET /__sim__/api/cgi-bin/user/info?access_token=ACCESS123&openid=o1 HTTP/1.1", 400, 12), None,
+    )
+    RedactQueryFilter().filter(record)
+    assert "ACCESS123" not in record.getMessage()
+    assert "openid=o1" in record.getMessage()
