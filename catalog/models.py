@@ -1,1 +1,102 @@
-from django.db import models  # noqa: F401
+"""The merchant's catalog: a category tree, products with images, and SKUs with price and stock.
+
+Every write to these tables bumps the catalog version (see `catalog.cache`), which keys the
+public API's response cache: model saves and deletes through the signals in `signals.py`,
+bulk writes (QuerySet.update, imports, stock changes) through the services that make them.
+"""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=64)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    sort_order = models.IntegerField(_("sort order"), default=0, help_text=_("Smaller comes first."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    keywords = models.CharField(
+        _("keywords"), max_length=200, blank=True,
+        help_text=_("Words customers use for this product, separated by spaces or commas "
+                    "(used by the official account's product replies)."),
+    )
+    cover = models.ImageField(_("cover image"), upload_to="products/covers/", blank=True)
+    is_on_shelf = models.BooleanField(_("on shelf"), default=False, db_index=True)
+    sort_order = models.IntegerField(_("sort order"), default=0, help_text=_("Smaller comes first."))
+    sales_count = models.PositiveIntegerField(_("sales"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "-id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductImage(models.Model):
+    """One gallery picture of a product."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("image"), upload_to="products/gallery/")
+    sort_order = models.IntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = _("gallery image")
+        verbose_name_plural = _("gallery images")
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class Sku(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
+    code = models.CharField(_("SKU code"), max_length=64, unique=True)
+    attributes = models.JSONField(
+        _("attributes"), default=dict, blank=True, help_text=_('For example {"颜色": "红", "尺码": "M"}')
+    )
+    price_fen = models.PositiveBigIntegerField(_("price (fen)"), validators=[MinValueValidator(1)])
+    original_price_fen = models.PositiveBigIntegerField(_("original price (fen)"), null=True, blank=True)
+    stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id", "id"]
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        constraints = [
+            models.CheckConstraint(condition=Q(price_fen__gt=0), name="catalog_sku_price_positive"),
+            # The last line of defence for stock: a conditional UPDATE that would go below
+            # zero fails here even if a caller forgot its `stock__gte` guard.
+            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_sku_stock_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

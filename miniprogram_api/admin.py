@@ -1,0 +1,48 @@
+"""Customers in the back office: masked phones, no session_key anywhere."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from miniprogram_api.crypto import lookup_hash
+from miniprogram_api.models import Customer, SubscriptionGrant
+from miniprogram_api.selectors import customer_follower
+
+
+class SubscriptionGrantInline(admin.TabularInline):
+    model = SubscriptionGrant
+    extra = 0
+    fields = ("template_id", "available", "last_result", "updated_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("id", "nickname", "masked_phone", "openid", "unionid", "created_at", "last_login_at", "erased_at")
+    list_filter = ("gender", "created_at", "erased_at")
+    search_fields = ("=openid", "=unionid", "nickname")
+    # session_key is never shown; the phone only masked.
+    fields = ("openid", "unionid", "follower", "nickname", "avatar_url", "gender", "masked_phone",
+              "created_at", "last_login_at", "erased_at")
+    readonly_fields = fields  # what customers told WeChat is theirs to change, not ours
+    inlines = [SubscriptionGrantInline]
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return obj.phone_masked or "-"
+
+    @admin.display(description=_("official-account follower"))
+    def follower(self, obj):
+        follower = customer_follower(customer=obj)
+        return str(follower) if follower else "-"
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full phone number finds its customer through the keyed hash (phones are encrypted)."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.isdigit() and len(term) >= 7:
+            queryset |= self.model.objects.filter(phone_hash__in=[lookup_hash(f"+86{term}")])
+        return queryset, may_have_duplicates
+
+    def has_add_permission(self, request):
+        return False  # customers sign up through the mini-program

@@ -1,0 +1,197 @@
+"""What the API views share: error shapes for the schema, paginated schemas, and the
+catalog response cache."""
+
+import hashlib
+import json
+from functools import cache as memoize
+
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from catalog.cache import catalog_version
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An IntegerField that takes JSON integers only: not "3", not 3.0, not true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- Errors, as the schema shows them ------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. `not_found`.")
+    detail = serializers.CharField(help_text="Human-readable text.")
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field (`non_field_errors` for the whole body).",
+    )
+
+
+_ERRORS = {
+    "parse_error": (400, "JSON parse error - Expecting value: line 1 column 1 (char 0)"),
+    "not_authenticated": (401, "The token is invalid, expired or revoked; log in again."),
+    "not_found": (404, "Not found."),
+    "throttled": (429, "Request was throttled. Expected available in 60 seconds."),
+}
+
+
+def error(status: int, *codes: str, description: str = "") -> OpenApiResponse:
+    """A schema response for an error status with one example per stable code."""
+    examples = []
+    for code in codes:
+        detail = _ERRORS.get(code, (status, code.replace("_", " ").capitalize() + "."))[1]
+        examples.append(OpenApiExample(code, value={"code": code, "detail": detail}, status_codes=[str(status)]))
+    return OpenApiResponse(ErrorSerializer, description=description or ", ".join(f"`{c}`" for c in codes),
+                           examples=examples)
+
+
+def invalid(*fields_and_messages: tuple[str, str], extra_codes: tuple[str, ...] = ()) -> OpenApiResponse:
+    """400: `parse_error` for malformed JSON, `invalid` with per-field errors, and any
+    domain codes."""
+    examples = [
+        OpenApiExample("parse_error", value={"code": "parse_error", "detail": _ERRORS["parse_error"][1]},
+                       status_codes=["400"]),
+    ]
+    if fields_and_messages:
+        examples.append(OpenApiExample(
+            "invalid",
+            value={"code": "invalid", "detail": "Invalid input.",
+                   "errors": {f: [m] for f, m in fields_and_messages}},
+            status_codes=["400"],
+        ))
+    for code in extra_codes:
+        examples.append(OpenApiExample(code, value={"code": code, "detail": code.replace("_", " ").capitalize() + "."},
+                                       status_codes=["400"]))
+    codes = ["parse_error", "invalid", *extra_codes] if fields_and_messages else ["parse_error", *extra_codes]
+    return OpenApiResponse(ValidationErrorSerializer, description=", ".join(f"`{c}`" for c in codes),
+                           examples=examples)
+
+
+# Every endpoint behind a token: 401 without a valid one, 429 past the per-customer rate.
+UNAUTHENTICATED = {
+    401: error(401, "not_authenticated", description="No, expired or revoked token."),
+    429: error(429, "throttled", description="Too many requests from this customer."),
+}
+NOT_MODIFIED = OpenApiResponse(description="The `If-None-Match` ETag is current: no body.")
+NOT_FOUND = {404: error(404, "not_found", description="No such object, or another customer's.")}
+
+
+@memoize
+def paginated(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The schema of a page: `{"count", "next", "previous", "results": [item]}`."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+        "__module__": __name__,
+    })
+
+
+# --- The catalog response cache --------------------------------------------------------------
+
+CACHE_SECONDS = 3600
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+LOCAL_MAX_ENTRIES = 1024
+
+
+class _LocalBodies:
+    """This process's copy of recent cached bodies, all of one catalog version: the shared
+    cache stays the truth, this only saves its round trip. Any other version empties it."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.entries: dict[str, tuple[bytes, str]] = {}
+
+    def get(self, version: int, key: str):
+        if version != self.version:
+            return None
+        return self.entries.get(key)
+
+    def put(self, version: int, key: str, value: tuple[bytes, str]) -> None:
+        if version != self.version or len(self.entries) >= LOCAL_MAX_ENTRIES:
+            self.version, self.entries = version, {}
+        self.entries[key] = value
+
+
+_local = _LocalBodies()
+
+
+class CatalogCachedApi(APIView):
+    """A public catalog read whose whole response body is cached per catalog version.
+
+    On a hit the body is answered before DRF starts: two cache round trips (version, body).
+    The key holds the version read *before* the body was built, the scheme and host (URLs
+    in the body are absolute) and the normalized allowed query parameters, so a write
+    anywhere in the catalog (which bumps the version) is visible on the next request.
+    The ETag is a hash of the body; If-None-Match answers 304."""
+
+    # Public: the catalog is the shop window, shown before login.
+    permission_classes = [AllowAny]
+    # No authentication either: the body must not depend on who asks, or the cache would leak.
+    authentication_classes: list = []
+    cache_params: tuple[str, ...] = ()
+
+    def _cache_key(self, request, kwargs, version: int) -> str:
+        params = sorted((k, request.GET.get(k, "").strip()) for k in self.cache_params if k in request.GET)
+        raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items())])
+        return f"catalog:resp:{version}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+
+    def dispatch(self, request, *args, **kwargs):
+        self._response_cache = None
+        if request.method in ("GET", "HEAD"):
+            version = catalog_version()
+            key = self._cache_key(request, kwargs, version)
+            hit = _local.get(version, key)
+            if hit is None:
+                hit = cache.get(key)
+                if hit is not None:
+                    _local.put(version, key, hit)
+            if hit is not None:
+                return _answer(request, *hit)
+            self._response_cache = (version, key)
+        return super().dispatch(request, *args, **kwargs)
+
+    def cached_response(self, data) -> HttpResponse:
+        """Render `data`, remember the body under the key found in dispatch, answer it."""
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        if self._response_cache:
+            version, key = self._response_cache
+            cache.set(key, (body, etag), timeout=CACHE_SECONDS)
+            _local.put(version, key, (body, etag))
+        return _answer(self.request, body, etag)
+
+
+def _answer(request, body: bytes, etag: str) -> HttpResponse:
+    match = request.META.get("HTTP_IF_NONE_MATCH", "")
+    if match and (match.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in match.split(",")]):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    return response

@@ -1,0 +1,190 @@
+"""Customer writes: login and logout, profile, phone, subscribe grants, erasure."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from miniprogram_api import gateway
+from miniprogram_api.authentication import token_hash
+from miniprogram_api.crypto import lookup_hash
+from miniprogram_api.exceptions import (
+    InvalidCode,
+    InvalidPhoneCode,
+    LoginBlocked,
+    WeChatRateLimited,
+    WeChatRefused,
+    WeChatUnavailable,
+)
+from miniprogram_api.models import ApiToken, Customer, SubscriptionGrant
+from wxbackend.wechat import GatewayRejected, GatewayUnavailable
+
+logger = logging.getLogger(__name__)
+
+INVALID_CODE_ERRCODES = frozenset({40029, 40163})
+RATE_LIMIT_ERRCODE = 45011
+BLOCKED_ERRCODE = 40226
+PROFILE_FIELDS = ("nickname", "avatar_url", "gender")
+
+
+@dataclass(frozen=True)
+class Login:
+    customer: Customer
+    token: str
+    expires_at: datetime
+    created: bool
+
+
+def _wechat_error(exc: Exception, *, invalid_code: type[InvalidCode] = InvalidCode) -> Exception:
+    """Our API error for a WeChat failure (spec 4's table)."""
+    if isinstance(exc, GatewayUnavailable):
+        return WeChatUnavailable()
+    errcode = getattr(exc, "errcode", None)
+    if errcode in INVALID_CODE_ERRCODES:
+        return invalid_code()
+    if errcode == RATE_LIMIT_ERRCODE:
+        return WeChatRateLimited(retry_after=60)
+    if errcode == BLOCKED_ERRCODE:
+        return LoginBlocked()
+    return WeChatRefused(f"WeChat refused the request (errcode {errcode}).")
+
+
+def _exchange_code(code: str) -> gateway.Session:
+    # spec 4: on -1 (busy) one quick retry, then 503.
+    for attempt in (1, 2):
+        try:
+            return gateway.code_to_session(code=code)
+        except GatewayUnavailable as exc:
+            if exc.errcode == -1 and attempt == 1:
+                continue
+            raise _wechat_error(exc)
+        except GatewayRejected as exc:
+            raise _wechat_error(exc)
+    raise WeChatUnavailable()  # unreachable: the loop returns or raises
+
+
+def token_issue(*, customer: Customer) -> tuple[str, datetime]:
+    """A new random token for the customer and its expiry; only its sha256 is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + settings.API_TOKEN_TTL
+    ApiToken.objects.create(customer=customer, key_hash=token_hash(token), expires_at=expires_at)
+    return token, expires_at
+
+
+def customer_login(*, code: str) -> Login:
+    """Exchange a wx.login code, find or create the customer by openid, store the fresh
+    session_key (encrypted) and unionid, and issue a token.
+
+    The WeChat call happens outside any transaction. Raises InvalidCode, WeChatRateLimited,
+    LoginBlocked, WeChatUnavailable or WeChatRefused."""
+    session = _exchange_code(code)
+    now = timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(openid=session.openid).first()
+        created = customer is None
+        if created:
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(openid=session.openid)
+            except IntegrityError:  # a concurrent first login of the same user won
+                customer = Customer.objects.select_for_update().get(openid=session.openid)
+                created = False
+        customer.session_key = session.session_key
+        if session.unionid:
+            customer.unionid = session.unionid
+        customer.last_login_at = now
+        customer.save(update_fields=["session_key", "unionid", "last_login_at", "updated_at"])
+        token, expires_at = token_issue(customer=customer)
+    logger.info("customer login", extra={"event": {"customer": customer.pk, "created": created}})
+    return Login(customer=customer, token=token, expires_at=expires_at, created=created)
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def customer_update_profile(*, customer: Customer, data: dict) -> Customer:
+    changed = [k for k in PROFILE_FIELDS if k in data]
+    for key in changed:
+        setattr(customer, key, data[key])
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+    return customer
+
+
+def customer_bind_phone(*, customer: Customer, code: str) -> Customer:
+    """Ask WeChat for the phone behind a getPhoneNumber code and store it encrypted.
+
+    Raises InvalidPhoneCode (40029), WeChatUnavailable, or WeChatRefused when the answer is
+    for another app (watermark.appid, spec 4)."""
+    try:
+        phone = gateway.phone_number(code=code)
+    except (GatewayUnavailable, GatewayRejected) as exc:
+        raise _wechat_error(exc, invalid_code=InvalidPhoneCode)
+    if phone.watermark_appid and phone.watermark_appid != settings.WECHAT_MINIAPP_APPID:
+        raise WeChatRefused("The phone number was issued for another mini-program.")
+    number = phone.pure_phone_number or phone.phone_number
+    if not number:
+        raise WeChatRefused("WeChat returned no phone number.")
+    customer.phone = number
+    customer.phone_country_code = phone.country_code
+    customer.phone_hash = lookup_hash(f"+{phone.country_code}{number}")
+    customer.save(update_fields=["phone", "phone_country_code", "phone_hash", "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def subscription_record(*, customer: Customer, template_ids: list[str], result: dict[str, str]) -> list[SubscriptionGrant]:
+    """Record wx.requestSubscribeMessage's answer: each "accept" grants one more send of
+    that template (spec 5.2); other answers only update `last_result`."""
+    grants = []
+    for template_id in dict.fromkeys(template_ids):
+        answer = result.get(template_id, "")
+        grant, _ = SubscriptionGrant.objects.select_for_update().get_or_create(
+            customer=customer, template_id=template_id
+        )
+        updates = {"last_result": answer}
+        if answer == "accept":
+            updates["available"] = F("available") + 1
+        SubscriptionGrant.objects.filter(pk=grant.pk).update(**updates, updated_at=timezone.now())
+        grant.refresh_from_db()
+        grants.append(grant)
+    return grants
+
+
+def subscription_grant_consume(*, customer_id: int, template_id: str) -> bool:
+    """Use one granted send (conditional UPDATE, no lock); False when none is left."""
+    return bool(
+        SubscriptionGrant.objects.filter(customer_id=customer_id, template_id=template_id, available__gt=0)
+        .update(available=F("available") - 1, updated_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int) -> None:
+    """Erase the customer's personal data and revoke every token. Idempotent.
+
+    The row stays (orders will refer to it) without openid, unionid, session_key, phone or
+    profile; addresses, cart and subscribe grants are deleted."""
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        return
+    now = timezone.now()
+    ApiToken.objects.filter(customer_id=customer_id, revoked_at__isnull=True).update(revoked_at=now)
+    if customer.erased_at is not None:
+        return
+    from orders.models import Address, Cart
+
+    Address.objects.filter(customer_id=customer_id).delete()
+    Cart.objects.filter(customer_id=customer_id).delete()
+    SubscriptionGrant.objects.filter(customer_id=customer_id).delete()
+    Customer.objects.filter(pk=customer_id).update(
+        openid=None, unionid="", session_key="", nickname="", avatar_url="", gender=0, phone="",
+        phone_country_code="", phone_hash="", erased_at=now, updated_at=now,
+    )
+    logger.info("customer erased", extra={"event": {"customer": customer_id}})

@@ -1,0 +1,28 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import CustomerFactory, bearer_for
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded and generated images go to a throw-away directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory()
+
+
+@pytest.fixture
+def customer_api(customer):
+    """An API client logged in as `customer`."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_for(customer)}")
+    return client
