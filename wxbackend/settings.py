@@ -247,6 +247,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sweeps every minute), so Redis never redelivers a task that is merely waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Official account: last interactions from new messages, batched off the callback's hot path.
+CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
+    "task": "officialaccount.tasks.follower_interactions_sweep_task",
+    "schedule": 60.0,
+}
 
 # --- WeChat ---------------------------------------------------------------------------------
 

@@ -1,0 +1,359 @@
+"""The callback's hot path: verify, parse, decide the reply, store once, answer.
+
+Processing order (spec 1.3): size, `signature` + timestamp window, parse with entities off,
+`msg_signature` + decrypt in safe/compatible mode, copy known fields, store under a unique key
+*with* the reply decided before the insert, answer. A new text message costs one SQL
+statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`); a retry finds the row and gets
+the stored reply. Events also update the follower, in the same transaction as the insert.
+"""
+
+import datetime
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from officialaccount import crypto, rules
+from officialaccount.exceptions import BadSignature, MalformedMessage, PayloadTooLarge, StaleTimestamp
+from officialaccount.models import Message
+from officialaccount.replies import NO_REPLY, Article, Reply, render_passive
+from officialaccount.wxml import MalformedXml, parse_fields
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_SKEW_SECONDS = 300
+PRODUCT_MATCHES = 3
+
+# Message types whose default/out-of-hours reply we give (unknown types get `success`).
+KNOWN_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The known flat fields of one message or event, validated."""
+
+    to_user: str
+    openid: str
+    create_time: int
+    msg_type: str
+    event: str
+    event_key: str
+    msg_id: str
+    fields: dict
+
+    @classmethod
+    def from_fields(cls, fields: dict) -> "Inbound":
+        to_user = fields.get("ToUserName", "")
+        openid = fields.get("FromUserName", "")
+        create_time = fields.get("CreateTime", "")
+        msg_type = fields.get("MsgType", "").lower()
+        if not (to_user and openid and msg_type and create_time.isdigit()):
+            raise MalformedMessage("missing ToUserName, FromUserName, CreateTime or MsgType")
+        if len(openid) > 64 or len(to_user) > 64 or len(msg_type) > 32:
+            raise MalformedMessage("field too long")
+        msg_id = fields.get("MsgId", "")
+        if msg_id and not msg_id.isdigit():
+            raise MalformedMessage("MsgId is not a number")
+        event = fields.get("Event", "").lower()
+        if msg_type == "event":
+            if not event or len(event) > 64:
+                raise MalformedMessage("event without Event")
+            msg_id = ""  # events are keyed by sender + time (TEMPLATESENDJOBFINISH's MsgID is not ours)
+        elif msg_type == "text" and ("Content" not in fields or not msg_id):
+            raise MalformedMessage("text message without Content or MsgId")
+        return cls(
+            to_user=to_user, openid=openid, create_time=int(create_time), msg_type=msg_type,
+            event=event, event_key=fields.get("EventKey", ""), msg_id=msg_id, fields=fields,
+        )
+
+    @property
+    def is_event(self) -> bool:
+        return self.msg_type == "event"
+
+    @property
+    def dedupe_key(self) -> str:
+        """`MsgId` for messages; sender, time, event and key for events (spec 2.4)."""
+        if self.msg_id:
+            return f"m:{self.msg_id}"
+        key = f"e:{self.openid}:{self.create_time}:{self.event or self.msg_type}:{self.event_key}"
+        if len(key) > 200:
+            key = "e:" + hashlib.sha256(key.encode()).hexdigest()
+        return key
+
+    @property
+    def qr_scene(self) -> str:
+        """The QR scene of a subscribe (`qrscene_<scene>`) or SCAN (`<scene>`) event."""
+        if self.event == "subscribe" and self.event_key.startswith("qrscene_"):
+            return self.event_key[len("qrscene_"):][:64]
+        if self.event == "scan":
+            return self.event_key[:64]
+        return ""
+
+    @property
+    def content(self) -> str:
+        f = self.fields
+        if self.msg_type == "text":
+            return f.get("Content", "")
+        if self.msg_type == "voice":
+            return f.get("Recognition", "") or f.get("MediaId", "")
+        if self.msg_type == "image":
+            return f.get("PicUrl", "")
+        if self.msg_type == "location":
+            return f.get("Label", "") or f"{f.get('Location_X', '')},{f.get('Location_Y', '')}"
+        if self.msg_type == "link":
+            return f"{f.get('Title', '')} {f.get('Url', '')}".strip()
+        if self.is_event and "List" in f:
+            return "; ".join(
+                f"{i.get('TemplateId', '')} {i.get('SubscribeStatusString') or i.get('ErrorStatus', '')}".strip()
+                for i in f["List"]
+            )
+        if self.event == "templatesendjobfinish":
+            return f.get("Status", "")
+        return f.get("MediaId", "") or self.event_key
+
+
+# --- verification and decoding -------------------------------------------------------------
+
+
+def _verify_url_signature(query: Mapping[str, str], *, token: str, now: float) -> None:
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    if not crypto.signature_matches((token, timestamp, nonce), query.get("signature", "")):
+        raise BadSignature()
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+        raise StaleTimestamp()
+
+
+def callback_verify_url(*, query: Mapping[str, str], now: float | None = None) -> str:
+    """The `echostr` to answer WeChat's URL check with; raises BadSignature/StaleTimestamp."""
+    _verify_url_signature(query, token=settings.WECHAT_MP_TOKEN, now=time.time() if now is None else now)
+    return query.get("echostr", "")
+
+
+def _is_encrypted(query: Mapping[str, str]) -> bool:
+    return query.get("encrypt_type", "raw").lower() == "aes"
+
+
+def _decode(query: Mapping[str, str], body: bytes, *, token: str, aes_key: str, appid: str) -> dict:
+    try:
+        outer = parse_fields(body)
+    except MalformedXml:
+        raise MalformedMessage()
+    if not _is_encrypted(query):
+        # Plaintext mode, also with a key configured: the merchant may set the key before
+        # switching the account's mode in WeChat, and the URL signature is the same check
+        # either way. A plaintext body never carries our <Encrypt> forward.
+        outer.pop("Encrypt", None)
+        return outer
+    if not aes_key:
+        raise MalformedMessage("encrypted message but no EncodingAESKey configured")
+    envelope = outer.get("Encrypt", "")
+    if not envelope:
+        raise MalformedMessage("no Encrypt element")
+    if not crypto.signature_matches((token, query.get("timestamp", ""), query.get("nonce", ""), envelope),
+                                    query.get("msg_signature", "")):
+        raise BadSignature()
+    try:
+        inner = crypto.decrypt(encoding_aes_key=aes_key, appid=appid, encrypted=envelope)
+        fields = parse_fields(inner)
+    except (crypto.CryptoError, MalformedXml):
+        raise MalformedMessage()
+    fields.pop("Encrypt", None)
+    return fields  # only the decrypted copy: compatible mode's plaintext is unauthenticated
+
+
+def callback_handle(*, query: Mapping[str, str], body: bytes, now: float | None = None) -> str:
+    """Handle one POSTed message or event and return the response body.
+
+    Raises PayloadTooLarge, BadSignature, StaleTimestamp (before anything is parsed) or
+    MalformedMessage. Stores the message before answering; a retry gets the same answer."""
+    now = time.time() if now is None else now
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    token, aes_key, appid = settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_ENCODING_AES_KEY, settings.WECHAT_MP_APPID
+    _verify_url_signature(query, token=token, now=now)
+    inbound = Inbound.from_fields(_decode(query, body, token=token, aes_key=aes_key, appid=appid))
+    plain = inbound_receive(inbound=inbound, now=now)
+    if not _is_encrypted(query) or plain in ("success", ""):
+        # The reply goes back in the mode the message came in; `success` and the empty
+        # reply are never encrypted (spec 1.2).
+        return plain
+    return crypto.encrypted_envelope(
+        token=token, encoding_aes_key=aes_key, appid=appid, message=plain,
+        timestamp=str(int(now)), nonce=query.get("nonce", "") or str(int(now)),
+    )
+
+
+# --- deciding the reply ------------------------------------------------------------------
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def product_link(product_id: int) -> str:
+    """An https link that opens the product page of the mini-program (see views.product_link)."""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/wechat/mp/product/{product_id}/"
+
+
+def _product_reply(text: str) -> Reply | None:
+    try:
+        from catalog.selectors import product_matches
+    except ImportError:  # the catalog is optional for the official account
+        return None
+    matches = product_matches(text=text[:100], limit=PRODUCT_MATCHES)
+    if not matches:
+        return None
+    best, others = matches[0], matches[1:]
+    description = f"{_yuan(best.price_fen)}，点击查看详情"
+    if others:
+        description += "。还有：" + "；".join(f"{m.title} {_yuan(m.price_fen)}" for m in others)
+    # A reply to a user's message shows one article (spec 2.3): the others are named in it.
+    article = Article(title=f"{best.title} {_yuan(best.price_fen)}", description=description,
+                      pic_url=best.cover_url, url=product_link(best.id))
+    return Reply(kind="news", articles=(article,))
+
+
+def reply_for(inbound: Inbound, *, at: datetime.datetime) -> Reply:
+    """Decide the answer from the in-memory rules (and the catalog for free text)."""
+    ruleset = rules.ruleset()
+    if inbound.is_event:
+        if inbound.event == "subscribe":
+            scene = inbound.qr_scene
+            return (scene and ruleset.scans.get(scene)) or ruleset.welcome or NO_REPLY
+        if inbound.event == "click":
+            return ruleset.clicks.get(inbound.event_key) or NO_REPLY
+        if inbound.event == "scan":
+            return ruleset.scans.get(inbound.event_key) or ruleset.scans.get("") or NO_REPLY
+        return NO_REPLY
+    if inbound.msg_type not in KNOWN_MESSAGE_TYPES:
+        return NO_REPLY
+    text = inbound.content if inbound.msg_type in ("text", "voice") else ""
+    if text:
+        found = ruleset.keyword_reply(text)
+        if found is None and ruleset.match_products:
+            found = _product_reply(text)
+        if found is not None:
+            return found
+    if ruleset.out_of_hours_text and ruleset.is_out_of_hours(at):
+        return Reply(kind="text", text=ruleset.out_of_hours_text)
+    if ruleset.default_text:
+        return Reply(kind="text", text=ruleset.default_text)
+    return NO_REPLY
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "direction", "openid", "dedupe_key", "msg_type", "event", "event_key", "qr_scene", "content",
+    "fields", "wechat_created_at", "created_at", "reply_kind", "reply_text", "reply_xml", "status", "error",
+)
+
+
+_insert_sql_by_vendor: dict[str, str] = {}
+
+
+def _insert_sql() -> str:
+    sql = _insert_sql_by_vendor.get(connection.vendor)
+    if sql is None:
+        sql = _insert_sql_by_vendor[connection.vendor] = _build_insert_sql()
+    return sql
+
+
+def _build_insert_sql() -> str:
+    qn = connection.ops.quote_name
+    table, columns = qn(Message._meta.db_table), ", ".join(qn(c) for c in _COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    # Only quoted identifiers are interpolated; every value is a bound parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+    return sql + f"ON CONFLICT ({qn('dedupe_key')}) DO NOTHING RETURNING {qn('id')}"
+
+
+def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime.datetime) -> int | None:
+    """Insert the inbound row with its reply in one statement; None if it already exists."""
+    ops = connection.ops
+    fields_value = Message._meta.get_field("fields").get_db_prep_save(inbound.fields, connection)
+    wechat_at = datetime.datetime.fromtimestamp(inbound.create_time, tz=datetime.UTC)
+    values = (
+        Message.Direction.INBOUND, inbound.openid, inbound.dedupe_key, inbound.msg_type[:32],
+        inbound.event, inbound.event_key[:512], inbound.qr_scene, inbound.content, fields_value,
+        ops.adapt_datetimefield_value(wechat_at), ops.adapt_datetimefield_value(at),
+        "" if reply.kind == "none" else reply.kind, reply.summary(), reply_xml, Message.Status.RECEIVED, "",
+    )
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _execute_insert(values, connection.cursor())
+    try:
+        return _execute_insert(values, _optimistic_cursor())
+    except (OperationalError, InterfaceError):
+        # The persistent connection was dropped by the server: the INSERT served as its
+        # health check. Reconnect and insert again; if the first attempt did commit, the
+        # second finds the row and the caller answers with the stored reply.
+        connection.close()
+        return _execute_insert(values, _optimistic_cursor())
+
+
+def _execute_insert(values: tuple, cursor) -> int | None:
+    with cursor:
+        cursor.execute(_insert_sql(), values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _optimistic_cursor():
+    """A PostgreSQL cursor for the autocommit hot path.
+
+    Server-side binding lets psycopg prepare the INSERT once per connection (Django's
+    default client-side binding re-sends and re-plans it each time). Django's per-request
+    health check (`SELECT 1` with CONN_HEALTH_CHECKS) is skipped: it doubled the round trips
+    of a message, and the idempotent INSERT is a health check of its own (see the caller's
+    retry). Wrapped like Django's own cursors, so queries are logged and errors mapped."""
+    import psycopg
+
+    connection.health_check_done = True
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
+def _stored_reply(dedupe_key: str) -> str:
+    stored = Message.objects.filter(dedupe_key=dedupe_key).values_list("reply_xml", flat=True).first()
+    return stored if stored is not None else "success"
+
+
+def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
+    """Store `inbound` once (with the reply decided for it) and return the plaintext reply.
+
+    A new plain message is one INSERT in autocommit; an event also updates the follower in
+    the same transaction; an answer that needs an API call is queued as a customer-service
+    message after commit. A repeat delivery changes nothing and gets the stored reply."""
+    at = timezone.now() if now is None else datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+    reply = reply_for(inbound, at=at)
+    reply_xml = render_passive(
+        reply, to_user=inbound.openid, from_user=inbound.to_user, create_time=int(at.timestamp()),
+        for_event=inbound.is_event,
+    )
+    if not inbound.is_event and not reply.needs_customer_service and connection.get_autocommit():
+        message_id = _message_insert(inbound, reply, reply_xml, at)  # the one statement
+        return reply_xml if message_id is not None else _stored_reply(inbound.dedupe_key)
+
+    from officialaccount import services
+
+    with transaction.atomic():
+        message_id = _message_insert(inbound, reply, reply_xml, at)
+        if message_id is None:
+            return _stored_reply(inbound.dedupe_key)
+        if inbound.is_event:
+            services.follower_event_apply(
+                openid=inbound.openid, event=inbound.event, qr_scene=inbound.qr_scene,
+                at=datetime.datetime.fromtimestamp(inbound.create_time, tz=datetime.UTC),
+            )
+        if reply.needs_customer_service:
+            services.customer_service_queue(
+                openid=inbound.openid, reply=reply, dedupe_key=f"cs:{message_id}", in_reply_to_id=message_id,
+            )
+    return reply_xml

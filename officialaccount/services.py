@@ -1,0 +1,303 @@
+"""Writes of the official account: followers, customer-service sends, menus, QR codes.
+
+The callback's own hot path is in `callback.py`; these run inside its event transaction, in
+Celery tasks, admin actions and the `sync_followers` command."""
+
+import datetime
+import logging
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from officialaccount import gateway
+from officialaccount.exceptions import MenuInvalid
+from officialaccount.models import Follower, Menu, MenuButton, Message, QrScene, Tag
+from officialaccount.replies import Reply, customer_service_payload
+from wxbackend.wechat import GatewayRejected
+
+logger = logging.getLogger(__name__)
+
+MAX_TOP_BUTTONS = 3
+
+
+def queue_on_commit(task, *args) -> None:
+    """Queue `task` after commit. The callback has already stored its message by then, so
+    a broker failure is logged rather than turned into an error answer (the interaction
+    sweep re-queues missing profile fetches)."""
+
+    def publish() -> None:
+        try:
+            task.delay(*args)
+        except Exception:
+            logger.exception("could not queue task", extra={"event": {"task": task.name}})
+
+    transaction.on_commit(publish)
+
+MAX_SUB_BUTTONS = 5
+
+
+# --- followers ------------------------------------------------------------------------------
+
+
+def follower_event_apply(*, openid: str, event: str, qr_scene: str, at: datetime.datetime) -> Follower:
+    """Apply a subscribe/unsubscribe/other event to the follower (created if unknown).
+
+    Runs inside the callback's transaction, only for the first delivery of an event. Queues
+    one profile fetch after commit for a follower whose profile was never fetched."""
+    changes: dict = {"last_interaction_at": at}
+    if event == "subscribe":
+        changes.update(is_subscribed=True, subscribed_at=at, unsubscribed_at=None)
+        if qr_scene:
+            changes["qr_scene"] = qr_scene
+    elif event == "unsubscribe":
+        changes.update(is_subscribed=False, unsubscribed_at=at)
+    else:
+        changes["is_subscribed"] = True  # only followers send events
+    follower, _ = Follower.objects.update_or_create(openid=openid, defaults=changes)
+    if follower.profile_fetched_at is None and event != "unsubscribe":
+        from officialaccount.tasks import follower_profile_fetch_task
+
+        queue_on_commit(follower_profile_fetch_task, openid)
+    return follower
+
+
+def follower_remark_set(*, follower_id: int, remark: str) -> Follower:
+    """Set the follower's remark on WeChat (user/info/updateremark), then here. Raises
+    WeChatError when WeChat refuses, leaving ours unchanged."""
+    follower = Follower.objects.get(pk=follower_id)
+    remark = remark.strip()[:30]
+    if remark != follower.remark:
+        gateway.user_update_remark(openid=follower.openid, remark=remark)
+        Follower.objects.filter(pk=follower_id).update(remark=remark, updated_at=timezone.now())
+        follower.remark = remark
+    return follower
+
+
+def _tags_for(tag_ids: Iterable[int]) -> list[Tag]:
+    tag_ids = sorted(set(tag_ids))
+    if not tag_ids:
+        return []
+    Tag.objects.bulk_create([Tag(tag_id=t) for t in tag_ids], ignore_conflicts=True)
+    return list(Tag.objects.filter(tag_id__in=tag_ids))
+
+
+def _apply_info(follower: Follower, info: gateway.UserInfo, at: datetime.datetime) -> None:
+    follower.is_subscribed = info.is_subscribed
+    if info.is_subscribed:
+        if info.subscribed_at:
+            follower.subscribed_at = datetime.datetime.fromtimestamp(info.subscribed_at, tz=datetime.UTC)
+        follower.subscribe_scene = info.subscribe_scene
+        if info.qr_scene:
+            follower.qr_scene = info.qr_scene
+        follower.remark = info.remark
+        follower.language = info.language
+    if info.unionid:
+        follower.unionid = info.unionid
+    follower.profile_fetched_at = at
+
+
+def follower_profile_fetch(*, openid: str) -> Follower | None:
+    """Fetch the follower's profile once (user/info). A repeat finds it fetched and returns."""
+    follower = Follower.objects.filter(openid=openid).first()
+    if follower is None or follower.profile_fetched_at is not None:
+        return follower
+    info = gateway.user_info(openid=openid)  # outside any transaction: no lock held over HTTP
+    with transaction.atomic():
+        follower = Follower.objects.select_for_update().get(pk=follower.pk)
+        if follower.profile_fetched_at is not None:
+            return follower
+        _apply_info(follower, info, timezone.now())
+        follower.save()
+        if info.is_subscribed:
+            follower.tags.set(_tags_for(info.tag_ids))
+    return follower
+
+
+def followers_upsert(*, infos: list[gateway.UserInfo]) -> int:
+    """Create or update followers from user-info records; returns how many were written."""
+    at = timezone.now()
+    with transaction.atomic():
+        existing = {f.openid: f for f in Follower.objects.select_for_update().filter(openid__in=[i.openid for i in infos])}
+        tags = {t.tag_id: t for t in _tags_for(t for i in infos for t in i.tag_ids)}
+        for info in infos:
+            if not info.openid:
+                continue
+            follower = existing.get(info.openid) or Follower(openid=info.openid)
+            _apply_info(follower, info, at)
+            follower.save()
+            follower.tags.set([tags[t] for t in info.tag_ids if t in tags])
+    return len(infos)
+
+
+def followers_sync(*, on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Import every follower: page through user/get, fetch profiles by batchget.
+
+    `on_progress(done, total)` is called after each batch. Returns the number imported."""
+    done, next_openid, seen_cursors = 0, "", set()
+    while True:
+        page = gateway.user_openids(next_openid=next_openid)
+        for start in range(0, len(page.openids), gateway.BATCHGET_MAX):
+            batch = list(page.openids[start:start + gateway.BATCHGET_MAX])
+            done += followers_upsert(infos=gateway.user_batch_info(openids=batch))
+            if on_progress:
+                on_progress(done, page.total)
+        if not page.openids or not page.next_openid or page.next_openid in seen_cursors:
+            return done
+        seen_cursors.add(page.next_openid)
+        next_openid = page.next_openid
+
+
+SWEEP_WATERMARK_KEY = "officialaccount:sweep-watermark"
+
+
+def follower_interactions_sweep(*, after_id: int | None = None) -> int:
+    """Record last interactions from inbound messages since the last sweep (a batched update
+    that keeps the callback's hot path to one statement). Creates followers unknown so far
+    (people who followed before we were connected) and queues their profile fetch.
+
+    Returns the number of followers touched."""
+    from django.core.cache import cache
+
+    from officialaccount.tasks import follower_profile_fetch_task
+
+    if after_id is None:
+        after_id = cache.get(SWEEP_WATERMARK_KEY)
+    if after_id is None:  # first run or cache lost: look back 48 hours (the service window)
+        since = timezone.now() - datetime.timedelta(hours=48)
+        first = Message.objects.filter(created_at__gte=since).order_by("id").values_list("id", flat=True).first()
+        after_id = (first or 1) - 1
+    rows = list(
+        Message.objects.filter(id__gt=after_id, direction=Message.Direction.INBOUND)
+        .values("openid").annotate(last_at=Max("created_at"), last_id=Max("id"))
+    )
+    if not rows:
+        return 0
+    openids = [r["openid"] for r in rows]
+    with transaction.atomic():
+        Follower.objects.bulk_create(
+            [Follower(openid=o, is_subscribed=True) for o in openids], ignore_conflicts=True
+        )
+        followers = list(Follower.objects.select_for_update().filter(openid__in=openids).order_by("pk"))
+        latest = {r["openid"]: r["last_at"] for r in rows}
+        for follower in followers:
+            at = latest[follower.openid]
+            if follower.last_interaction_at is None or follower.last_interaction_at < at:
+                follower.last_interaction_at = at
+        Follower.objects.bulk_update(followers, ["last_interaction_at"])
+        unfetched = [f.openid for f in followers if f.profile_fetched_at is None]
+        for openid in unfetched:
+            queue_on_commit(follower_profile_fetch_task, openid)
+    cache.set(SWEEP_WATERMARK_KEY, max(r["last_id"] for r in rows), timeout=None)
+    return len(followers)
+
+
+# --- customer-service messages ----------------------------------------------------------------
+
+
+def customer_service_queue(*, openid: str, reply: Reply, dedupe_key: str, in_reply_to_id: int | None = None) -> Message | None:
+    """Record an outbound customer-service message and send it after commit (once per key)."""
+    payload = customer_service_payload(reply, openid=openid)
+    if payload is None:
+        return None
+    message, created = Message.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "direction": Message.Direction.OUTBOUND, "openid": openid, "msg_type": payload["msgtype"],
+            "content": reply.summary(), "fields": payload, "status": Message.Status.PENDING,
+            "in_reply_to_id": in_reply_to_id,
+        },
+    )
+    if created:
+        from officialaccount.tasks import customer_service_send_task
+
+        queue_on_commit(customer_service_send_task, message.pk)
+    return message
+
+
+def customer_service_send(*, message_id: int) -> None:
+    """Send a pending outbound message. Sent ones return at once (a redelivered task);
+    a permanent refusal (e.g. 45015 outside the 48-hour window) is recorded, not retried;
+    a transient failure (GatewayUnavailable) propagates so that the task retries."""
+    message = Message.objects.get(pk=message_id, direction=Message.Direction.OUTBOUND)
+    if message.status != Message.Status.PENDING:
+        return
+    try:
+        gateway.custom_send(payload=message.fields)
+    except GatewayRejected as exc:
+        Message.objects.filter(pk=message_id, status=Message.Status.PENDING).update(
+            status=Message.Status.FAILED, error=f"{exc.errcode}: {exc.errmsg}"[:255]
+        )
+        logger.warning("customer-service message refused", extra={"event": {"message": message_id, "errcode": exc.errcode}})
+        return
+    Message.objects.filter(pk=message_id, status=Message.Status.PENDING).update(
+        status=Message.Status.SENT, sent_at=timezone.now()
+    )
+
+
+# --- menus and QR codes -----------------------------------------------------------------------
+
+
+def _button_json(button: MenuButton, children: list[MenuButton]) -> dict:
+    if button.kind == MenuButton.Kind.SUB:
+        if not children:
+            raise MenuInvalid(f"“{button.name}”是子菜单，但没有按钮。")
+        if len(children) > MAX_SUB_BUTTONS:
+            raise MenuInvalid(f"“{button.name}”最多 {MAX_SUB_BUTTONS} 个子按钮。")
+        return {"name": button.name, "sub_button": [_button_json(c, []) for c in children]}
+    if button.kind == MenuButton.Kind.CLICK:
+        return {"type": "click", "name": button.name, "key": button.key}
+    if button.kind == MenuButton.Kind.VIEW:
+        return {"type": "view", "name": button.name, "url": button.url}
+    return {
+        "type": "miniprogram", "name": button.name, "url": button.url,
+        "appid": button.appid or settings.WECHAT_MINIAPP_APPID, "pagepath": button.pagepath,
+    }
+
+
+def menu_payload(*, menu_id: int) -> list[dict]:
+    """The `menu/create` buttons of a menu; raises MenuInvalid when WeChat would refuse it."""
+    buttons = list(MenuButton.objects.filter(menu_id=menu_id).order_by("position", "id"))
+    top = [b for b in buttons if b.parent_id is None]
+    if not top:
+        raise MenuInvalid("菜单没有按钮。")
+    if len(top) > MAX_TOP_BUTTONS:
+        raise MenuInvalid(f"一级菜单最多 {MAX_TOP_BUTTONS} 个。")
+    children: dict[int, list[MenuButton]] = {}
+    for b in buttons:
+        if b.parent_id is not None:
+            children.setdefault(b.parent_id, []).append(b)
+    return [_button_json(b, children.get(b.pk, [])) for b in top]
+
+
+def menu_push(*, menu_id: int) -> Menu:
+    """Publish the menu with `menu/create`; records when, or WeChat's refusal."""
+    payload = menu_payload(menu_id=menu_id)
+    menu = Menu.objects.get(pk=menu_id)
+    try:
+        gateway.menu_create(buttons=payload)
+    except GatewayRejected as exc:
+        menu.push_error = f"{exc.errcode}: {exc.errmsg}"[:255]
+        menu.save(update_fields=["push_error"])
+        raise
+    menu.pushed_at, menu.push_error = timezone.now(), ""
+    menu.save(update_fields=["pushed_at", "push_error"])
+    return menu
+
+
+def qr_scene_create_code(*, scene_id: int) -> QrScene:
+    """Create the scene's parametric QR code (`qrcode/create`) unless it already has one."""
+    scene = QrScene.objects.get(pk=scene_id)
+    if scene.ticket and (scene.expires_at is None or scene.expires_at > timezone.now()):
+        return scene
+    code = gateway.qrcode_create(
+        scene=scene.scene, expire_seconds=None if scene.is_permanent else scene.expire_seconds
+    )
+    scene.ticket, scene.url = code.ticket, code.url
+    scene.expires_at = (
+        timezone.now() + datetime.timedelta(seconds=code.expire_seconds) if code.expire_seconds else None
+    )
+    scene.save(update_fields=["ticket", "url", "expires_at"])
+    return scene

@@ -1,0 +1,31 @@
+"""Slow work of the official account, queued after commit. Tasks take ids, call a service,
+and are safe to run twice (acks_late): each service finds finished work and returns."""
+
+from celery import shared_task
+
+from officialaccount import services
+from wxbackend.wechat import GatewayUnavailable
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (GatewayUnavailable,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**RETRY)
+def follower_profile_fetch_task(openid: str) -> None:
+    services.follower_profile_fetch(openid=openid)
+
+
+@shared_task(**RETRY)
+def customer_service_send_task(message_id: int) -> None:
+    services.customer_service_send(message_id=message_id)
+
+
+@shared_task(acks_late=True)
+def follower_interactions_sweep_task() -> None:
+    services.follower_interactions_sweep()

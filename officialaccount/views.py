@@ -1,0 +1,55 @@
+"""HTTP edge of the official account: the server callback and the product link used in
+news replies. The callback answers in WeChat's terms: plain text, a status, no tracebacks."""
+
+import logging
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.views.decorators.csrf import csrf_exempt
+
+from officialaccount.callback import MAX_BODY_BYTES, callback_handle, callback_verify_url
+from wxbackend.api import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def _refuse(exc: DomainError) -> HttpResponse:
+    logger.info("callback refused", extra={"event": {"code": exc.code, "status": exc.status}})
+    return HttpResponse(exc.code, status=exc.status, content_type="text/plain")
+
+
+@csrf_exempt  # WeChat's servers sign requests instead; there is no browser session here
+def callback(request):
+    """GET: URL verification. POST: a message or event (plaintext, compatible or safe mode)."""
+    query = request.GET
+    try:
+        if request.method == "GET":
+            return HttpResponse(callback_verify_url(query=query), content_type="text/plain")
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return HttpResponse("payload_too_large", status=413, content_type="text/plain")
+        body = request.read(MAX_BODY_BYTES + 1)
+        answer = callback_handle(query={k: query.get(k, "") for k in query}, body=body)
+    except DomainError as exc:
+        return _refuse(exc)
+    return HttpResponse(answer, content_type="application/xml" if answer.startswith("<") else "text/plain")
+
+
+class _WeixinRedirect(HttpResponseRedirect):
+    allowed_schemes = ["weixin"]
+
+
+def product_link(request, product_id: int):
+    """Open the mini-program's product page from a news article (WeChat's plaintext URL
+    scheme `weixin://dl/business/`), the only link a passive news reply can carry."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    query = urlencode(
+        {"appid": settings.WECHAT_MINIAPP_APPID, "path": "pages/product/detail",
+         "query": f"id={int(product_id)}", "env_version": "release"},
+        quote_via=quote,
+    )
+    return _WeixinRedirect(f"weixin://dl/business/?{query}")
