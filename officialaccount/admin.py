@@ -2,7 +2,10 @@
 conversations, auto-reply rules, the menu and QR scenes. Actions call services."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import models
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,8 +32,33 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Tags are WeChat's: names are fetched (tags/get), not edited here."""
+
     list_display = ["tag_id", "name"]
     search_fields = ["name"]
+    readonly_fields = ["tag_id", "name"]
+    change_list_template = "admin/officialaccount/tag/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        sync = path("sync/", self.admin_site.admin_view(self.sync_view), name="officialaccount_tag_sync")
+        return [sync, *super().get_urls()]
+
+    def sync_view(self, request):
+        """POST: fetch the tag names from WeChat (the changelist's button)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            count = services.tags_sync()
+        except WeChatError as exc:
+            self.message_user(request, f"同步失败：微信拒绝（{exc}）", messages.ERROR)
+        else:
+            self.message_user(request, f"已从微信同步 {count} 个标签", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:officialaccount_tag_changelist"))
 
 
 @admin.register(Follower)
@@ -89,8 +117,6 @@ class FollowerAdmin(admin.ModelAdmin):
         """Inbound and outbound messages in order, each inbound with our reply."""
         follower = get_object_or_404(Follower, pk=follower_id)
         if not self.has_view_permission(request, follower):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
@@ -109,6 +135,9 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["direction", "msg_type", "event", "status"]
     search_fields = ["openid", "content", "dedupe_key"]
     list_per_page = 100
+    # The file is shown through media_view (staff only), never by its storage URL.
+    exclude = ["media_file"]
+    readonly_fields = ["media_link"]
 
     def has_add_permission(self, request):
         return False
@@ -116,9 +145,39 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # the conversation is a record: read only
 
+    @admin.display(description="媒体文件")
+    def media_link(self, obj: Message) -> str:
+        if not obj.media_file:
+            return obj.video_link or "-"
+        url = reverse("admin:officialaccount_message_media", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, "查看" if obj.has_image_file else "下载")
+
     @admin.display(description="内容")
     def short_content(self, obj: Message) -> str:
         return obj.content[:60]
+
+    def get_urls(self):
+        media = path("<int:message_id>/media/", self.admin_site.admin_view(self.media_view),
+                     name="officialaccount_message_media")
+        return [media, *super().get_urls()]
+
+    def media_view(self, request, message_id: int):
+        """The downloaded file of an inbound image/voice/video: images inline, the rest as a
+        download (served from storage with our own content type, never the sender's)."""
+        message = get_object_or_404(Message, pk=message_id)
+        if not self.has_view_permission(request, message):
+            raise PermissionDenied
+        if not message.media_file:
+            raise Http404("no media file")
+        try:
+            handle = default_storage.open(message.media_file.name, "rb")
+        except FileNotFoundError:
+            raise Http404("media file missing")
+        inline = message.has_image_file
+        return FileResponse(
+            handle, as_attachment=not inline, filename=message.media_file.name.rsplit("/", 1)[-1],
+            content_type=message.media_content_type.split(";")[0].strip() if inline else "application/octet-stream",
+        )
 
 
 class ReplyArticleInline(admin.TabularInline):

@@ -34,6 +34,16 @@ PRODUCT_MATCHES = 3
 KNOWN_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 
 
+MAX_EPOCH_DIGITS = 11  # up to the year 5138: beyond, datetime and time_t overflow
+MAX_MSGID_DIGITS = 32  # MsgId is 64-bit today; leave room, but keep the key bounded
+
+
+def _ascii_digits(value: str, max_digits: int) -> bool:
+    """Only 0-9 (str.isdigit also accepts '²' and other scripts' digits, which int() refuses
+    or reads as another number), at most `max_digits` of them."""
+    return value.isascii() and value.isdigit() and len(value) <= max_digits
+
+
 @dataclass(frozen=True)
 class Inbound:
     """The known flat fields of one message or event, validated."""
@@ -53,12 +63,14 @@ class Inbound:
         openid = fields.get("FromUserName", "")
         create_time = fields.get("CreateTime", "")
         msg_type = fields.get("MsgType", "").lower()
-        if not (to_user and openid and msg_type and create_time.isdigit()):
+        if not (to_user and openid and msg_type and create_time):
             raise MalformedMessage("missing ToUserName, FromUserName, CreateTime or MsgType")
+        if not _ascii_digits(create_time, MAX_EPOCH_DIGITS):
+            raise MalformedMessage("CreateTime is not an epoch")
         if len(openid) > 64 or len(to_user) > 64 or len(msg_type) > 32:
             raise MalformedMessage("field too long")
         msg_id = fields.get("MsgId", "")
-        if msg_id and not msg_id.isdigit():
+        if msg_id and not _ascii_digits(msg_id, MAX_MSGID_DIGITS):
             raise MalformedMessage("MsgId is not a number")
         event = fields.get("Event", "").lower()
         if msg_type == "event":
@@ -75,6 +87,11 @@ class Inbound:
     @property
     def is_event(self) -> bool:
         return self.msg_type == "event"
+
+    @property
+    def has_media(self) -> bool:
+        """An image, voice or video message whose file we download after commit."""
+        return self.msg_type in Message.MEDIA_TYPES and bool(self.fields.get("MediaId"))
 
     @property
     def dedupe_key(self) -> str:
@@ -125,7 +142,7 @@ def _verify_url_signature(query: Mapping[str, str], *, token: str, now: float) -
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     if not crypto.signature_matches((token, timestamp, nonce), query.get("signature", "")):
         raise BadSignature()
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+    if not _ascii_digits(timestamp, MAX_EPOCH_DIGITS) or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         raise StaleTimestamp()
 
 
@@ -325,6 +342,14 @@ def _stored_reply(dedupe_key: str) -> str:
     return stored if stored is not None else "success"
 
 
+def _media_fetch_queue(message_id: int) -> None:
+    """Download the media of a new image/voice/video message after commit (Celery)."""
+    from officialaccount.services import queue_on_commit
+    from officialaccount.tasks import message_media_fetch_task
+
+    queue_on_commit(message_media_fetch_task, message_id)
+
+
 def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
     """Store `inbound` once (with the reply decided for it) and return the plaintext reply.
 
@@ -339,7 +364,11 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
     )
     if not inbound.is_event and not reply.needs_customer_service and connection.get_autocommit():
         message_id = _message_insert(inbound, reply, reply_xml, at)  # the one statement
-        return reply_xml if message_id is not None else _stored_reply(inbound.dedupe_key)
+        if message_id is None:
+            return _stored_reply(inbound.dedupe_key)
+        if inbound.has_media:
+            _media_fetch_queue(message_id)  # committed already: queued at once
+        return reply_xml
 
     from officialaccount import services
 
@@ -347,6 +376,8 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
         message_id = _message_insert(inbound, reply, reply_xml, at)
         if message_id is None:
             return _stored_reply(inbound.dedupe_key)
+        if inbound.has_media:
+            _media_fetch_queue(message_id)
         if inbound.is_event:
             services.follower_event_apply(
                 openid=inbound.openid, event=inbound.event, qr_scene=inbound.qr_scene,

@@ -100,3 +100,34 @@ def qrcode_create(*, scene: str, expire_seconds: int | None) -> QrCode:
     expires = data.get("expire_seconds")
     return QrCode(ticket=str(data.get("ticket") or ""), url=str(data.get("url") or ""),
                   expire_seconds=int(expires) if expires else None)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A temporary media file: its bytes, or for a video the `video_url` WeChat gives."""
+
+    content: bytes
+    content_type: str
+    video_url: str = ""
+
+
+def media_get(*, media_id: str) -> MediaFile:
+    """Download a temporary media file (`media/get`); 40007 (invalid or expired media_id)
+    raises GatewayRejected."""
+    data = call("mp", "GET", "cgi-bin/media/get", params={"media_id": media_id})
+    if "content" in data:
+        return MediaFile(content=data["content"], content_type=str(data.get("content_type") or ""))
+    return MediaFile(content=b"", content_type="", video_url=str(data.get("video_url") or ""))
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    tag_id: int
+    name: str
+
+
+def tags_get() -> list[TagInfo]:
+    """The account's tags with their names (`tags/get`)."""
+    data = call("mp", "GET", "cgi-bin/tags/get")
+    return [TagInfo(tag_id=int(t["id"]), name=str(t.get("name") or "")[:30])
+            for t in data.get("tags") or () if isinstance(t, dict) and str(t.get("id", "")).isdigit()]

@@ -55,6 +55,9 @@ class Message(models.Model):
     `dedupe_key` is unique: `m:<MsgId>` for messages, `e:<from>:<CreateTime>:<event>:<key>`
     for events (spec 2.4), `cs:<inbound id>` for our follow-ups, so a retry stores nothing."""
 
+    # Inbound types whose file is downloaded after commit (media/get).
+    MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo"})
+
     class Direction(models.TextChoices):
         INBOUND = "in", "收到"
         OUTBOUND = "out", "发出"
@@ -82,6 +85,11 @@ class Message(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.RECEIVED)
     error = models.CharField("错误", max_length=255, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    # An inbound image/voice/video's file, downloaded after commit (media ids live 3 days).
+    # Database defaults: the callback's raw INSERT names only the columns it fills.
+    media_file = models.FileField("媒体文件", max_length=255, blank=True, db_default="")
+    media_content_type = models.CharField("媒体类型", max_length=100, blank=True, db_default="")
+    media_url = models.CharField("视频地址", max_length=1024, blank=True, db_default="")
     in_reply_to = models.ForeignKey(
         "self", verbose_name="回复的消息", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="follow_ups", db_index=False,  # a partial index below: inbound rows skip it
@@ -103,6 +111,19 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.msg_type} {self.openid}"
+
+    @property
+    def has_image_file(self) -> bool:
+        return bool(self.media_file) and self.media_content_type.split(";")[0].strip() in INLINE_IMAGE_TYPES
+
+    @property
+    def video_link(self) -> str:
+        """WeChat's download address of a video (only http/https links are shown)."""
+        return self.media_url if self.media_url.startswith(("https://", "http://")) else ""
+
+
+# Media types the back office shows inline (never SVG: it can carry script).
+INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif", "image/webp"})
 
 
 class ReplyRule(models.Model):

@@ -8,9 +8,12 @@ import logging
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from officialaccount import gateway
 from officialaccount.exceptions import MenuInvalid
@@ -77,11 +80,33 @@ def follower_remark_set(*, follower_id: int, remark: str) -> Follower:
 
 
 def _tags_for(tag_ids: Iterable[int]) -> list[Tag]:
+    """The Tag rows of `tag_ids`; ids seen for the first time are created without a name and
+    their names fetched after commit (tags/get)."""
     tag_ids = sorted(set(tag_ids))
     if not tag_ids:
         return []
-    Tag.objects.bulk_create([Tag(tag_id=t) for t in tag_ids], ignore_conflicts=True)
-    return list(Tag.objects.filter(tag_id__in=tag_ids))
+    tags = list(Tag.objects.filter(tag_id__in=tag_ids))
+    missing = set(tag_ids) - {t.tag_id for t in tags}
+    if missing:
+        Tag.objects.bulk_create([Tag(tag_id=t) for t in sorted(missing)], ignore_conflicts=True)
+        tags = list(Tag.objects.filter(tag_id__in=tag_ids))
+        from officialaccount.tasks import tags_sync_task
+
+        queue_on_commit(tags_sync_task)
+    return tags
+
+
+def tags_sync() -> int:
+    """Store the account's tag names by id (tags/get): new tags are created, renamed ones
+    updated, in one statement. Tags gone from WeChat are kept (followers may still show
+    them). Returns the number of tags WeChat listed."""
+    infos = gateway.tags_get()
+    if infos:
+        Tag.objects.bulk_create(
+            [Tag(tag_id=t.tag_id, name=t.name) for t in infos],
+            update_conflicts=True, unique_fields=["tag_id"], update_fields=["name"],
+        )
+    return len(infos)
 
 
 def _apply_info(follower: Follower, info: gateway.UserInfo, at: datetime.datetime) -> None:
@@ -135,7 +160,9 @@ def followers_upsert(*, infos: list[gateway.UserInfo]) -> int:
 def followers_sync(*, on_progress: Callable[[int, int], None] | None = None) -> int:
     """Import every follower: page through user/get, fetch profiles by batchget.
 
+    Tag names come first (tags/get), so followers are shown and filtered by tag name.
     `on_progress(done, total)` is called after each batch. Returns the number imported."""
+    tags_sync()
     done, next_openid, seen_cursors = 0, "", set()
     while True:
         page = gateway.user_openids(next_openid=next_openid)
@@ -151,47 +178,140 @@ def followers_sync(*, on_progress: Callable[[int, int], None] | None = None) -> 
 
 
 SWEEP_WATERMARK_KEY = "officialaccount:sweep-watermark"
+# A message id is handed out when its INSERT starts, not when it commits: a slow delivery
+# can commit id 10 after id 11 was read. The sweep therefore re-reads every message younger
+# than this (callback transactions last seconds), and its watermark only passes older ones.
+SWEEP_SETTLE_SECONDS = 120
+MEDIA_REQUEUE_SECONDS = 30  # a media download not done by then was probably never queued
 
 
-def follower_interactions_sweep(*, after_id: int | None = None) -> int:
-    """Record last interactions from inbound messages since the last sweep (a batched update
-    that keeps the callback's hot path to one statement). Creates followers unknown so far
-    (people who followed before we were connected) and queues their profile fetch.
+def _sweep_watermark(now: datetime.datetime) -> int:
+    """The settled id: every message up to it is committed or never will be."""
+    from django.core.cache import cache
 
-    Returns the number of followers touched."""
+    stored = cache.get(SWEEP_WATERMARK_KEY)
+    if isinstance(stored, int):
+        return stored
+    # First run or cache lost: look back 48 hours (the customer-service window), from the
+    # last message older than that (not from the first one younger, which may not be the
+    # lowest id of the window: an older id can still be committing).
+    since = now - datetime.timedelta(hours=48)
+    last_before = Message.objects.filter(created_at__lt=since).order_by("-id").values_list("id", flat=True).first()
+    return last_before or 0
+
+
+def follower_interactions_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Record last interactions from inbound messages (a batched update that keeps the
+    callback's hot path to one statement). Creates followers unknown so far (people who
+    followed before we were connected) and queues their profile fetch.
+
+    Reads every message above the settled watermark, so one that committed out of id order
+    is caught on the next pass; reading a message twice is harmless, as a last interaction
+    only moves forward. Locks the followers it updates in pk order. Returns the number of
+    followers whose last interaction moved."""
     from django.core.cache import cache
 
     from officialaccount.tasks import follower_profile_fetch_task
 
-    if after_id is None:
-        after_id = cache.get(SWEEP_WATERMARK_KEY)
-    if after_id is None:  # first run or cache lost: look back 48 hours (the service window)
-        since = timezone.now() - datetime.timedelta(hours=48)
-        first = Message.objects.filter(created_at__gte=since).order_by("id").values_list("id", flat=True).first()
-        after_id = (first or 1) - 1
+    now = now or timezone.now()
+    settled = _sweep_watermark(now)
+    cutoff = now - datetime.timedelta(seconds=SWEEP_SETTLE_SECONDS)
     rows = list(
-        Message.objects.filter(id__gt=after_id, direction=Message.Direction.INBOUND)
-        .values("openid").annotate(last_at=Max("created_at"), last_id=Max("id"))
+        Message.objects.filter(id__gt=settled, direction=Message.Direction.INBOUND)
+        .values("openid")
+        .annotate(last_at=Max("created_at"), settled_id=Max("id", filter=Q(created_at__lt=cutoff)))
     )
-    if not rows:
-        return 0
-    openids = [r["openid"] for r in rows]
-    with transaction.atomic():
-        Follower.objects.bulk_create(
-            [Follower(openid=o, is_subscribed=True) for o in openids], ignore_conflicts=True
-        )
-        followers = list(Follower.objects.select_for_update().filter(openid__in=openids).order_by("pk"))
+    moved = 0
+    if rows:
+        openids = [r["openid"] for r in rows]
         latest = {r["openid"]: r["last_at"] for r in rows}
-        for follower in followers:
-            at = latest[follower.openid]
-            if follower.last_interaction_at is None or follower.last_interaction_at < at:
-                follower.last_interaction_at = at
-        Follower.objects.bulk_update(followers, ["last_interaction_at"])
-        unfetched = [f.openid for f in followers if f.profile_fetched_at is None]
-        for openid in unfetched:
-            queue_on_commit(follower_profile_fetch_task, openid)
-    cache.set(SWEEP_WATERMARK_KEY, max(r["last_id"] for r in rows), timeout=None)
-    return len(followers)
+        with transaction.atomic():
+            Follower.objects.bulk_create(
+                [Follower(openid=o, is_subscribed=True) for o in sorted(openids)], ignore_conflicts=True
+            )
+            followers = list(Follower.objects.select_for_update().filter(openid__in=openids).order_by("pk"))
+            changed = []
+            for follower in followers:
+                at = latest[follower.openid]
+                if follower.last_interaction_at is None or follower.last_interaction_at < at:
+                    follower.last_interaction_at = at
+                    changed.append(follower)
+            Follower.objects.bulk_update(changed, ["last_interaction_at"])
+            moved = len(changed)
+            for follower in followers:
+                if follower.profile_fetched_at is None:  # the task finds a fetched one and returns
+                    queue_on_commit(follower_profile_fetch_task, follower.openid)
+        _media_fetch_requeue(after_id=settled, before=now - datetime.timedelta(seconds=MEDIA_REQUEUE_SECONDS))
+        settled = max([settled, *(r["settled_id"] for r in rows if r["settled_id"] is not None)])
+    cache.set(SWEEP_WATERMARK_KEY, settled, timeout=None)
+    return moved
+
+
+def _media_fetch_requeue(*, after_id: int, before: datetime.datetime) -> None:
+    """Queue again the download of recent media messages that still have no file: their
+    task was lost (the broker was down when the callback queued it). The task finds
+    finished work and returns, so a download that is merely late costs nothing."""
+    from officialaccount.tasks import message_media_fetch_task
+
+    lost = Message.objects.filter(
+        id__gt=after_id, direction=Message.Direction.INBOUND, msg_type__in=Message.MEDIA_TYPES,
+        created_at__lt=before, media_file="", media_url="", error="",
+    ).values_list("id", flat=True)
+    for message_id in lost:
+        queue_on_commit(message_media_fetch_task, message_id)
+
+
+# --- inbound media ------------------------------------------------------------------------------
+
+MEDIA_DIR = "officialaccount/media"
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+               "audio/amr": ".amr", "voice/speex": ".speex", "audio/speex": ".speex", "video/mp4": ".mp4"}
+
+
+def _media_name(message: Message, content_type: str) -> str:
+    extension = _EXTENSIONS.get(content_type.split(";")[0].strip().lower())
+    if extension is None:
+        extension = "." + message.fields.get("Format", "bin").lower() if message.msg_type == "voice" else ".bin"
+    extension = extension if extension[1:].isalnum() and len(extension) <= 8 else ".bin"
+    day = (message.wechat_created_at or message.created_at).strftime("%Y/%m/%d")
+    # The default storage may be served publicly (product images are): a name nobody can
+    # guess from a message id keeps followers' photos private, and stays the same for a
+    # rerun of the same message (so a file left by a crashed run is found).
+    secret = salted_hmac("officialaccount.media", f"{message.pk}:{message.fields.get('MediaId', '')}").hexdigest()
+    return f"{MEDIA_DIR}/{message.msg_type}/{day}/{message.pk}-{secret[:24]}{extension}"
+
+
+def message_media_fetch(*, message_id: int) -> Message:
+    """Download an inbound message's media (`media/get`) into the default storage and record
+    the file on the message. A message with its file (or a recorded refusal) returns at
+    once, so a redelivered task does nothing; a file left by a run that died before
+    recording it is reused. GatewayRejected (40007: invalid or expired media_id) is recorded
+    in `error`; GatewayUnavailable propagates so that the task retries."""
+    message = Message.objects.get(pk=message_id, direction=Message.Direction.INBOUND)
+    media_id = message.fields.get("MediaId", "")
+    if message.media_file or message.media_url or message.error or not media_id:
+        return message
+    try:
+        media = gateway.media_get(media_id=media_id)  # outside any transaction
+    except GatewayRejected as exc:
+        message.error = f"{exc.errcode}: {exc.errmsg}"[:255]
+        Message.objects.filter(pk=message_id, media_file="", error="").update(error=message.error)
+        logger.warning("media download refused", extra={"event": {"message": message_id, "errcode": exc.errcode}})
+        return message
+    pending = Message.objects.filter(pk=message_id, media_file="", media_url="", error="")
+    if media.video_url:
+        pending.update(media_url=media.video_url[:1024])
+        message.media_url = media.video_url[:1024]
+        return message
+    name = _media_name(message, media.content_type)
+    saved = name if default_storage.exists(name) else default_storage.save(name, ContentFile(media.content))
+    if not pending.update(media_file=saved, media_content_type=media.content_type[:100]):
+        message.refresh_from_db()  # a concurrent run recorded its copy first: drop ours
+        if message.media_file.name != saved:
+            default_storage.delete(saved)
+        return message
+    message.media_file.name, message.media_content_type = saved, media.content_type[:100]
+    return message
 
 
 # --- customer-service messages ----------------------------------------------------------------

@@ -26,6 +26,16 @@ def customer_service_send_task(message_id: int) -> None:
     services.customer_service_send(message_id=message_id)
 
 
+@shared_task(**RETRY)
+def message_media_fetch_task(message_id: int) -> None:
+    services.message_media_fetch(message_id=message_id)
+
+
+@shared_task(**RETRY)
+def tags_sync_task() -> None:
+    services.tags_sync()
+
+
 @shared_task(acks_late=True)
 def follower_interactions_sweep_task() -> None:
     services.follower_interactions_sweep()

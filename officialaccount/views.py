@@ -9,9 +9,12 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedire
 from django.views.decorators.csrf import csrf_exempt
 
 from officialaccount.callback import MAX_BODY_BYTES, callback_handle, callback_verify_url
+from officialaccount.exceptions import MalformedMessage
 from wxbackend.api import DomainError
 
 logger = logging.getLogger(__name__)
+
+SIGNED_PARAMS = ("signature", "timestamp", "nonce", "echostr", "encrypt_type", "msg_signature")
 
 
 def _refuse(exc: DomainError) -> HttpResponse:
@@ -24,6 +27,9 @@ def callback(request):
     """GET: URL verification. POST: a message or event (plaintext, compatible or safe mode)."""
     query = request.GET
     try:
+        if any(len(query.getlist(name)) > 1 for name in SIGNED_PARAMS):
+            # Parameter pollution: a proxy or WAF could read another copy than we do.
+            raise MalformedMessage("duplicated query parameter")
         if request.method == "GET":
             return HttpResponse(callback_verify_url(query=query), content_type="text/plain")
         if request.method != "POST":

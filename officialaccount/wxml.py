@@ -34,8 +34,17 @@ class MalformedXml(ValueError):
     """The body is not well-formed, declares a DTD/entities, or is not a WeChat message."""
 
 
+# Bounded by the body limit instead: a user's text can be long (a 2,000-character Chinese
+# message makes an Encrypt of ~8.5 KB), and neither may be cut. `Encrypt` is also kept
+# unstripped: msg_signature covers the element text verbatim (spec 1.1).
+UNCAPPED_FIELDS = frozenset({"Content", "Encrypt"})
+
+
 def _text(element) -> str:
-    return (element.text or "").strip()[:MAX_FIELD_CHARS]
+    if element.tag == "Encrypt":
+        return element.text or ""
+    text = (element.text or "").strip()
+    return text if element.tag in UNCAPPED_FIELDS else text[:MAX_FIELD_CHARS]
 
 
 def parse_fields(body: bytes | str) -> dict:
@@ -45,7 +54,8 @@ def parse_fields(body: bytes | str) -> dict:
     become `fields["List"]`, a list of flat dicts."""
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError, TypeError):
+    except (ParseError, DefusedXmlException, ValueError, TypeError, LookupError):
+        # LookupError: an encoding declaration Python does not know (`encoding="bogus"`).
         raise MalformedXml("not well-formed XML")
     if root.tag != "xml":
         raise MalformedXml("root element is not <xml>")

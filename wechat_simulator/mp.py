@@ -1,7 +1,8 @@
 """The simulated api.weixin.qq.com: one view that checks, answers and records every call.
 
 Endpoints live in the mp_* modules and register themselves with `@endpoint(path, …)`;
-each receives a `SimRequest` and returns the answer dict or raises `SimError(errcode)`.
+each receives a `SimRequest` and returns the answer dict (or an `HttpResponse` for a
+file, like media/get) or raises `SimError(errcode)`.
 Order per call: injected failure (state.fail_next), HTTP method, access token, endpoint.
 Views never touch the database, so tests that use plain `django_db` can call them.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from wechat_simulator import state, store
@@ -54,7 +55,7 @@ class Endpoint:
     path: str
     methods: tuple[str, ...]
     token: bool
-    handler: Callable[[SimRequest], dict]
+    handler: Callable[[SimRequest], dict | HttpResponse]
 
 
 ROUTES: dict[str, Endpoint] = {}
@@ -79,6 +80,11 @@ def api_view(request, route: str):
         status, answer = 200, _answer(sim)
     except SimError as exc:
         status, answer = exc.status, {"errcode": exc.errcode, "errmsg": exc.errmsg}
+    if isinstance(answer, HttpResponse):  # a file (media/get): bytes, not JSON
+        store.record_call(api="api", method=request.method, path=route, query=mask(sim.query),
+                          body=None, status=answer.status_code, verdict="ok",
+                          response={"content_type": answer["Content-Type"], "bytes": len(answer.content)})
+        return answer
     errcode = answer.get("errcode", 0)
     store.record_call(
         api="api", method=request.method, path=route, query=mask(sim.query),

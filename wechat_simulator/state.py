@@ -183,3 +183,27 @@ def _default_user(openid: str) -> dict:
     return {"subscribe": 1, "openid": openid, "language": "zh_CN", "subscribe_time": 1764057600,
             "remark": "", "groupid": 0, "tagid_list": [], "subscribe_scene": "ADD_SCENE_QR_CODE",
             "qr_scene": 0, "qr_scene_str": ""}
+
+
+# --- Media and tags (for tests and the control page) ------------------------------------------
+
+
+def set_media(media_id: str, content: bytes, content_type: str) -> None:
+    """media/get answers `content` with `content_type` for `media_id` (else 40007)."""
+    store.put(f"media:{media_id}", {"content": content, "content_type": content_type})
+
+
+def media_get(media_id: str) -> dict | None:
+    return store.get(f"media:{media_id}") if media_id else None
+
+
+def set_tag(tag_id: int, name: str) -> None:
+    """tags/get lists the tag `tag_id` named `name` (created or renamed)."""
+    tags = store.get("tags") or {}
+    tags[int(tag_id)] = name
+    store.put("tags", tags)
+
+
+def tags_all() -> dict[int, str]:
+    """The account's tags, id → name (WeChat's three built-in ones are not listed)."""
+    return store.get("tags") or {}
