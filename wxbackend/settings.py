@@ -245,7 +245,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any countdown or retry backoff we use (max backoff 600 s, order timeout
 # sweeps every minute), so Redis never redelivers a task that is merely waiting.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 6 * 3600,
+    # Requests (the callback, the notify) publish tasks after commit: a broker that hangs
+    # must not eat WeChat's 5 seconds. Work a lost publish would have done is picked up by
+    # the periodic sweeps.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE: dict = {}
 # Official account: last interactions from new messages, batched off the callback's hot path.
 CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
