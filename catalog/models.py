@@ -5,6 +5,7 @@ public API's response cache: model saves and deletes through the signals in `sig
 bulk writes (QuerySet.update, imports, stock changes) through the services that make them.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -100,3 +101,15 @@ class Sku(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        super().clean()
+        # The API shows attributes as {name: text}; a list or nested object would break
+        # every page that shows this SKU.
+        attributes = self.attributes
+        if not isinstance(attributes, dict) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in attributes.values()
+        ):
+            raise ValidationError(
+                {"attributes": _('Enter an object of names to texts, for example {"颜色": "红", "尺码": "M"}.')}
+            )

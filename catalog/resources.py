@@ -39,6 +39,7 @@ class SkuResource(_BumpAfterImport, resources.ModelResource):
     class Meta:
         model = Sku
         import_id_fields = ("code",)
+        clean_model_instances = True  # Sku.clean: attributes must be {name: text}
         fields = ("code", "product", "attributes", "price_fen", "original_price_fen", "stock")
         export_order = fields
         skip_unchanged = True

@@ -54,46 +54,72 @@ def category_tree() -> list[dict]:
     return roots
 
 
-def category_descendant_ids(*, category_id: int) -> set[int]:
-    """The category and every category below it (one query over the whole, small, tree)."""
-    children: dict[int | None, list[int]] = {}
-    known = set()
-    for cid, parent_id in Category.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(cid)
-        known.add(cid)
-    if category_id not in known:
-        return set()
-    found, todo = set(), [category_id]
-    while todo:
-        cid = todo.pop()
-        if cid in found:
-            continue
-        found.add(cid)
-        todo.extend(children.get(cid, ()))
-    return found
+class _CategoryForest:
+    """The whole (small) category tree from one query: who is below whom, and which
+    categories are hidden (inactive, or below an inactive one)."""
+
+    def __init__(self) -> None:
+        self.children: dict[int | None, list[int]] = {}
+        self.known: set[int] = set()
+        inactive = []
+        for cid, parent_id, is_active in Category.objects.values_list("id", "parent_id", "is_active"):
+            self.children.setdefault(parent_id, []).append(cid)
+            self.known.add(cid)
+            if not is_active:
+                inactive.append(cid)
+        self.hidden: set[int] = set()
+        for cid in inactive:
+            self.hidden |= self.below(cid)
+
+    def below(self, category_id: int) -> set[int]:
+        """The category and every category under it; empty when it does not exist."""
+        if category_id not in self.known:
+            return set()
+        found, todo = set(), [category_id]
+        while todo:
+            cid = todo.pop()
+            if cid in found:
+                continue
+            found.add(cid)
+            todo.extend(self.children.get(cid, ()))
+        return found
+
+
+def category_hidden_ids() -> set[int]:
+    """Inactive categories and every category below one: their products are not for sale,
+    as the category tree does not show them (one query)."""
+    return _CategoryForest().hidden
 
 
 def product_list(*, q: str = "", category_id: int | None = None, ordering: str = "") -> QuerySet[Product]:
     """On-shelf products with at least one SKU, annotated with `price_fen` (lowest SKU price).
 
     `q` matches a substring of the title, subtitle or keywords (Chinese included);
-    `category_id` includes its sub-categories. Two queries per page (count and rows)."""
+    `category_id` includes its sub-categories. Products in a hidden category (inactive, or
+    under an inactive one) are left out. Three queries per page: the category tree, count
+    and rows."""
     qs = Product.objects.filter(is_on_shelf=True).annotate(price_fen=Min("skus__price_fen"))
     qs = qs.filter(price_fen__isnull=False)
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(subtitle__icontains=q) | Q(keywords__icontains=q))
+    forest = _CategoryForest()
     if category_id is not None:
-        qs = qs.filter(category_id__in=category_descendant_ids(category_id=category_id))
+        qs = qs.filter(category_id__in=forest.below(category_id) - forest.hidden)
+    elif forest.hidden:
+        qs = qs.exclude(category_id__in=forest.hidden)
     return qs.order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
         "id", "title", "subtitle", "cover", "sales_count", "category_id"
     )
 
 
 def product_get_on_shelf(*, product_id: int) -> Product:
-    """One on-shelf product with its SKUs and gallery (three queries); raises ProductNotFound."""
+    """One on-shelf product with at least one SKU in a visible category (what the list
+    shows), with its SKUs and gallery (four queries); raises ProductNotFound."""
     product = (
         Product.objects.filter(pk=product_id, is_on_shelf=True)
+        .exclude(category_id__in=category_hidden_ids())
         .annotate(price_fen=Min("skus__price_fen"))
+        .filter(price_fen__isnull=False)
         .prefetch_related(
             Prefetch("skus", queryset=Sku.objects.order_by("id")),
             Prefetch("images", queryset=ProductImage.objects.order_by("sort_order", "id")),
@@ -106,8 +132,14 @@ def product_get_on_shelf(*, product_id: int) -> Product:
 
 
 def sku_get_on_sale(*, sku_id: int) -> Sku:
-    """A SKU whose product is on the shelf; raises SkuUnavailable otherwise."""
-    sku = Sku.objects.select_related("product").filter(pk=sku_id, product__is_on_shelf=True).first()
+    """A SKU whose product is on the shelf in a visible category; raises SkuUnavailable
+    otherwise."""
+    sku = (
+        Sku.objects.select_related("product")
+        .filter(pk=sku_id, product__is_on_shelf=True)
+        .exclude(product__category_id__in=category_hidden_ids())
+        .first()
+    )
     if sku is None:
         raise SkuUnavailable(f"SKU {sku_id} does not exist or is not on sale.")
     return sku
@@ -161,6 +193,7 @@ def _match_index() -> list[tuple[int, str, int, str, dict[str, int]]]:
     if index is None:
         rows = (
             Product.objects.filter(is_on_shelf=True, skus__isnull=False)
+            .exclude(category_id__in=category_hidden_ids())
             .distinct()
             .values_list("id", "title", "subtitle", "keywords", "sales_count")
         )

@@ -1,8 +1,9 @@
 """The mini-program REST API, mounted at /api/v1/ (paths exactly as CONTRACT.md names them)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from miniprogram_api.api.catalog import CategoryListApi, ProductDetailApi, ProductListApi
+from miniprogram_api.api.common import unknown_path
 from miniprogram_api.api.customers import (
     AuthLoginApi,
     AuthLogoutApi,
@@ -29,4 +30,6 @@ urlpatterns = [
     path("cart/items/<int:pk>/", CartItemDetailApi.as_view(), name="cart-item-detail"),
     path("addresses/", AddressListApi.as_view(), name="address-list"),
     path("addresses/<int:pk>/", AddressDetailApi.as_view(), name="address-detail"),
+    # Last: whatever else lies under /api/v1/ answers a JSON 404 (see unknown_path).
+    re_path(r"^(?P<rest>.*)$", unknown_path, name="unknown-path"),
 ]

@@ -54,6 +54,9 @@ def cart_item_add(*, customer_id: int, sku_id: int, quantity: int) -> tuple[Cart
 @transaction.atomic
 def cart_item_update(*, customer_id: int, item_id: int, quantity: int) -> CartItem:
     """Set a line's quantity (1–99). Raises CartItemNotFound for another customer's line."""
+    # The customer's lock, as in cart_item_add: else an add that checked the old quantity
+    # could merge past 99 into the new one (the CHECK constraint would answer a 500).
+    _lock_customer(customer_id)
     item = cart_item_get(customer_id=customer_id, item_id=item_id)
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
     item.quantity = quantity
@@ -62,6 +65,10 @@ def cart_item_update(*, customer_id: int, item_id: int, quantity: int) -> CartIt
 
 @transaction.atomic
 def cart_item_delete(*, customer_id: int, item_id: int) -> None:
+    """Remove a line. Raises CartItemNotFound for another customer's line."""
+    # The customer's lock, as in cart_item_add: else an add that found this line would
+    # merge into a deleted row and answer 404.
+    _lock_customer(customer_id)
     item = cart_item_get(customer_id=customer_id, item_id=item_id)
     item.delete()
 

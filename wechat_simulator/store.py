@@ -18,8 +18,11 @@ MAX_LISTED = 500
 def record_call(*, api: str, method: str, path: str, query: dict, body: Any, status: int,
                 verdict: str = "ok", response: Any = None) -> int:
     """Remember one call the project made to the simulator; return its number."""
-    cache.add(PREFIX + "seq", 0, timeout=None)
-    number = cache.incr(PREFIX + "seq")
+    try:
+        number = cache.incr(PREFIX + "seq")
+    except ValueError:  # first call, or the cache was flushed: start the count again
+        cache.add(PREFIX + "seq", 0, timeout=None)
+        number = cache.incr(PREFIX + "seq")
     cache.set(
         f"{PREFIX}call:{number}",
         {

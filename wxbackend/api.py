@@ -3,6 +3,7 @@ and throttles. Every error leaves as a 4xx `{"code", "detail"}`; validation erro
 per-field `errors`."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.pagination import PageNumberPagination
@@ -36,6 +37,12 @@ class Conflict(DomainError):
     default_detail = "The request conflicts with the current state."
 
 
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    default_detail = "The request body is larger than the server accepts."
+
+
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
@@ -66,6 +73,8 @@ def _code_for(exc: Exception) -> str:
 
 def exception_handler(exc, context):
     """Map domain errors, DRF errors and Django's 404/403 to `{"code", "detail"}`."""
+    if isinstance(exc, RequestDataTooBig):  # past DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge()
     if isinstance(exc, DomainError):
         response = Response({"code": exc.code, "detail": str(exc.detail)}, status=exc.status)
         if exc.status == 429 and exc.context.get("retry_after"):

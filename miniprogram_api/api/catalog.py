@@ -5,7 +5,16 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_f
 from rest_framework import serializers
 
 from catalog.selectors import ORDERINGS, absolute_url, category_tree, product_get_on_shelf, product_list
-from miniprogram_api.api.common import NOT_FOUND, NOT_MODIFIED, CatalogCachedApi, error, invalid, paginated
+from miniprogram_api.api.common import (
+    NOT_FOUND,
+    NOT_MODIFIED,
+    CatalogCachedApi,
+    CatalogPagination,
+    SkuAttributesField,
+    error,
+    invalid,
+    paginated,
+)
 from wxbackend.api import Pagination
 
 
@@ -55,8 +64,9 @@ class ProductListInputSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=50,
                               help_text="Substring of the title, subtitle or keywords (Chinese works).")
     category = serializers.IntegerField(required=False, min_value=1, help_text="Category id; includes sub-categories.")
-    ordering = serializers.ChoiceField(required=False, choices=list(ORDERINGS),
-                                       help_text="`price_fen`, `sales` or `created`; prefix `-` for descending.")
+    ordering = serializers.ChoiceField(required=False, allow_blank=True, choices=list(ORDERINGS),
+                                       help_text="`price_fen`, `sales` or `created`; prefix `-` for descending. "
+                                       "Empty or absent: the merchant's order.")
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size,
                                          help_text="Default 20.")
@@ -115,7 +125,7 @@ class ProductListApi(CatalogCachedApi):
             category_id=params.validated_data.get("category"),
             ordering=params.validated_data.get("ordering", ""),
         )
-        paginator = Pagination()
+        paginator = CatalogPagination(query=self.cache_query(request))
         page = paginator.paginate_queryset(qs, request, view=self)
         data = ProductListItemSerializer(page, many=True, context={"request": request}).data
         return self.cached_response(paginator.get_paginated_response(data).data)
@@ -124,7 +134,7 @@ class ProductListApi(CatalogCachedApi):
 class SkuOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
-    attributes = serializers.DictField(child=serializers.CharField(), help_text='e.g. {"颜色": "红", "尺码": "M"}')
+    attributes = SkuAttributesField(help_text='e.g. {"颜色": "红", "尺码": "M"}')
     price_fen = serializers.IntegerField()
     original_price_fen = serializers.IntegerField(allow_null=True)
     stock = serializers.IntegerField()

@@ -4,19 +4,35 @@ catalog response cache."""
 import hashlib
 import json
 from functools import cache as memoize
+from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseNotModified
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from catalog.cache import catalog_version
+from wxbackend.api import Pagination
 
 
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    """A RegexField that refuses numbers instead of matching their text (510000 is not "510000")."""
 
     default_error_messages = {"invalid": "Not a valid string."}
 
@@ -35,6 +51,25 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A BooleanField that takes JSON true and false only: not 0, not "yes"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class SkuAttributesField(serializers.DictField):
+    """A SKU's attributes, `{"颜色": "红"}`. A row written past Sku.clean (a shell, a raw
+    import) that holds no object reads as `{}` rather than breaking the page."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, value):
+        return super().to_representation(value if isinstance(value, dict) else {})
+
+
 # --- Errors, as the schema shows them ------------------------------------------------------
 
 
@@ -43,10 +78,24 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Human-readable text.")
 
 
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": {"oneOf": [
+        {"type": "array", "items": {"type": "string"}},
+        {"type": "object", "description": "Errors of a list's items or a dict's values, by index or key."},
+    ]},
+})
+class _FieldErrorsField(serializers.DictField):
+    pass
+
+
 class ValidationErrorSerializer(ErrorSerializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per field (`non_field_errors` for the whole body).",
+    # Only `invalid` carries `errors`; `parse_error` and domain codes answer with the same
+    # status and no `errors`.
+    errors = _FieldErrorsField(
+        required=False,
+        help_text="With `invalid` only: messages per field (`non_field_errors` for the whole "
+        "body; an object for a list's items or a dict's values).",
     )
 
 
@@ -94,6 +143,11 @@ def invalid(*fields_and_messages: tuple[str, str], extra_codes: tuple[str, ...] 
 UNAUTHENTICATED = {
     401: error(401, "not_authenticated", description="No, expired or revoked token."),
     429: error(429, "throttled", description="Too many requests from this customer."),
+}
+# Every endpoint that reads a JSON body.
+BODY_ERRORS = {
+    413: error(413, "payload_too_large", description="The body is over the server's limit (5 MB)."),
+    415: error(415, "unsupported_media_type", description="The body is not `application/json`."),
 }
 NOT_MODIFIED = OpenApiResponse(description="The `If-None-Match` ETag is current: no body.")
 NOT_FOUND = {404: error(404, "not_found", description="No such object, or another customer's.")}
@@ -155,8 +209,12 @@ class CatalogCachedApi(APIView):
     authentication_classes: list = []
     cache_params: tuple[str, ...] = ()
 
+    def cache_query(self, request) -> list[tuple[str, str]]:
+        """The query parameters the cached body may depend on, normalized (the key holds them)."""
+        return sorted((k, request.GET.get(k, "").strip()) for k in self.cache_params if k in request.GET)
+
     def _cache_key(self, request, kwargs, version: int) -> str:
-        params = sorted((k, request.GET.get(k, "").strip()) for k in self.cache_params if k in request.GET)
+        params = self.cache_query(request)
         raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items())])
         return f"catalog:resp:{version}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
 
@@ -186,6 +244,32 @@ class CatalogCachedApi(APIView):
         return _answer(self.request, body, etag)
 
 
+class CatalogPagination(Pagination):
+    """Page links built from the cache key's parameters only, never from the request's whole
+    query string: a cached page is served to everyone, so it must not carry one client's
+    stray parameters (`?utm=...`) to the next."""
+
+    def __init__(self, *, query: list[tuple[str, str]]):
+        self.query = query
+
+    def _url(self) -> str:
+        url = self.request.build_absolute_uri(self.request.path)
+        return f"{url}?{urlencode(self.query)}" if self.query else url
+
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        return replace_query_param(self._url(), self.page_query_param, self.page.next_page_number())
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self._url(), self.page_query_param)
+        return replace_query_param(self._url(), self.page_query_param, number)
+
+
 def _answer(request, body: bytes, etag: str) -> HttpResponse:
     match = request.META.get("HTTP_IF_NONE_MATCH", "")
     if match and (match.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in match.split(",")]):
@@ -195,3 +279,26 @@ def _answer(request, body: bytes, etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     return response
+
+
+# --- Paths that name no endpoint ---------------------------------------------------------------
+
+
+@csrf_exempt  # answers 404 to every method; there is nothing to protect
+def unknown_path(request, rest: str = ""):
+    """Any other path under /api/v1/ (`/products/abc/`, `/cart/items` without its slash):
+    a JSON 404 in every mode, where Django would answer its HTML debug page, or for a
+    write without the slash a 500 (APPEND_SLASH cannot redirect a body). A GET missing
+    the slash is still redirected."""
+    has_slash = request.path_info.endswith("/")
+    other = request.path_info[:-1] if has_slash else request.path_info + "/"
+    try:
+        known = resolve(other).func is not unknown_path
+    except Resolver404:
+        known = False
+    if not known:
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    if not has_slash and request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    meant = request.path[:-1] if has_slash else request.path + "/"
+    return JsonResponse({"code": "not_found", "detail": f"Not found. Did you mean {meant}?"}, status=404)

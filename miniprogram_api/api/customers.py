@@ -1,12 +1,21 @@
 """Login, logout and the customer's own profile, phone, subscriptions, export and erasure."""
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from miniprogram_api.api.common import UNAUTHENTICATED, StrictCharField, error, invalid
+from miniprogram_api.api.common import (
+    BODY_ERRORS,
+    UNAUTHENTICATED,
+    StrictCharField,
+    StrictIntegerField,
+    error,
+    invalid,
+)
 from miniprogram_api.selectors import customer_export, customer_follower
 from miniprogram_api.services import (
     customer_bind_phone,
@@ -76,7 +85,7 @@ class AuthLoginApi(APIView):
             429: error(429, "wechat_rate_limited", "throttled",
                        description="WeChat's per-user limit (45011) or our login throttle."),
             502: error(502, "wechat_error", description="WeChat refused the call for another reason."),
-            **WECHAT_DOWN,
+            **WECHAT_DOWN, **BODY_ERRORS,
         },
         examples=[
             OpenApiExample("request", value={"code": "0a3Bc...wx.login"}, request_only=True),
@@ -107,9 +116,9 @@ class AuthLogoutApi(APIView):
 
 
 class ProfileUpdateInputSerializer(serializers.Serializer):
-    nickname = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    nickname = StrictCharField(required=False, allow_blank=True, max_length=64)
     avatar_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
-    gender = serializers.ChoiceField(required=False, choices=[0, 1, 2])
+    gender = StrictIntegerField(required=False, min_value=0, max_value=2, help_text="0 unknown, 1 male, 2 female.")
 
 
 class MeApi(APIView):
@@ -131,7 +140,7 @@ class MeApi(APIView):
         tags=["me"],
         request=ProfileUpdateInputSerializer,
         responses={200: CustomerOutputSerializer, 400: invalid(("avatar_url", "Enter a valid URL.")),
-                   **UNAUTHENTICATED},
+                   **UNAUTHENTICATED, **BODY_ERRORS},
         examples=[
             OpenApiExample("request", value={"nickname": "小王", "avatar_url": "https://thirdwx.qlogo.cn/x/132"},
                            request_only=True),
@@ -175,7 +184,7 @@ class MePhoneApi(APIView):
             200: CustomerOutputSerializer,
             400: invalid(("code", "This field is required."), extra_codes=("invalid_code",)),
             502: error(502, "wechat_error", description="WeChat refused, or answered for another app."),
-            **UNAUTHENTICATED, **WECHAT_DOWN,
+            **UNAUTHENTICATED, **WECHAT_DOWN, **BODY_ERRORS,
         },
         examples=[
             OpenApiExample("request", value={"code": "e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144"},
@@ -204,8 +213,15 @@ class SubscriptionsInputSerializer(serializers.Serializer):
         "`errMsg` is ignored.",
     )
 
+    def to_internal_value(self, data):
+        # errMsg is WeChat's status line, of any length ("requestSubscribeMessage:fail ..."):
+        # drop it before the answers are checked, as the schema promises.
+        if isinstance(data, Mapping) and isinstance(data.get("result"), Mapping):
+            data = {**data, "result": {k: v for k, v in data["result"].items() if k != "errMsg"}}
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
-        result = {k: v for k, v in attrs["result"].items() if k != "errMsg"}
+        result = attrs["result"]
         unknown = set(result) - set(attrs["template_ids"])
         if unknown:
             raise serializers.ValidationError({"result": [f"Not among template_ids: {', '.join(sorted(unknown))}."]})
@@ -234,7 +250,7 @@ class MeSubscriptionsApi(APIView):
         tags=["me"],
         request=SubscriptionsInputSerializer,
         responses={200: SubscriptionGrantOutputSerializer(many=True),
-                   400: invalid(("result", "Not among template_ids: T2.")), **UNAUTHENTICATED},
+                   400: invalid(("result", "Not among template_ids: T2.")), **UNAUTHENTICATED, **BODY_ERRORS},
         examples=[
             OpenApiExample("request", value={"template_ids": ["T1", "T2"], "result": {"T1": "accept", "T2": "reject"}},
                            request_only=True),

@@ -9,12 +9,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.selectors import absolute_url
+from catalog.selectors import absolute_url, category_hidden_ids
 from miniprogram_api.api.common import (
+    BODY_ERRORS,
     NOT_FOUND,
     UNAUTHENTICATED,
+    SkuAttributesField,
+    StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    StrictRegexField,
     invalid,
 )
 from orders.models import CART_MAX_QUANTITY
@@ -50,16 +54,24 @@ class CartItemOutputSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(source="sku.product_id")
     title = serializers.CharField(source="sku.product.title")
     cover_url = serializers.SerializerMethodField()
-    attributes = serializers.DictField(source="sku.attributes", child=serializers.CharField())
+    attributes = SkuAttributesField(source="sku.attributes")
     price_fen = serializers.IntegerField(source="sku.price_fen")
     stock = serializers.IntegerField(source="sku.stock")
-    is_available = serializers.BooleanField(source="sku.product.is_on_shelf",
-                                            help_text="False once the product left the shelf.")
+    is_available = serializers.SerializerMethodField(
+        help_text="False once the product left the shelf or its category was switched off."
+    )
     line_total_fen = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_cover_url(self, obj) -> str:
         return absolute_url(obj.sku.product.cover, build=self.context["request"].build_absolute_uri)
+
+    def get_is_available(self, obj) -> bool:
+        # One query for the whole list: the context is shared by every line.
+        hidden = self.context.get("hidden_category_ids")
+        if hidden is None:
+            hidden = self.context["hidden_category_ids"] = category_hidden_ids()
+        return obj.sku.product.is_on_shelf and obj.sku.product.category_id not in hidden
 
     def get_line_total_fen(self, obj) -> int:
         return obj.sku.price_fen * obj.quantity
@@ -97,7 +109,7 @@ class CartItemListApi(APIView):
             201: CartItemOutputSerializer,
             200: CartItemOutputSerializer,
             400: invalid(QUANTITY_ERROR, extra_codes=("sku_unavailable", "quantity_exceeded", "cart_full")),
-            **UNAUTHENTICATED,
+            **UNAUTHENTICATED, **BODY_ERRORS,
         },
         examples=[
             OpenApiExample("request", value={"sku_id": 31, "quantity": 2}, request_only=True),
@@ -120,7 +132,8 @@ class CartItemDetailApi(APIView):
         summary="Set a line's quantity",
         tags=["cart"],
         request=CartItemUpdateInputSerializer,
-        responses={200: CartItemOutputSerializer, 400: invalid(QUANTITY_ERROR), **UNAUTHENTICATED, **NOT_FOUND},
+        responses={200: CartItemOutputSerializer, 400: invalid(QUANTITY_ERROR), **UNAUTHENTICATED, **NOT_FOUND,
+                   **BODY_ERRORS},
         examples=[
             OpenApiExample("request", value={"quantity": 3}, request_only=True),
             OpenApiExample("line", value={**CART_ITEM_EXAMPLE, "quantity": 3, "line_total_fen": 38700},
@@ -166,9 +179,9 @@ class AddressInputSerializer(serializers.Serializer):
     city_name = StrictCharField(max_length=32)
     county_name = StrictCharField(max_length=32)
     detail_info = StrictCharField(max_length=200)
-    postal_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
-    national_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
-    is_default = serializers.BooleanField(required=False)
+    postal_code = StrictRegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
+    national_code = StrictRegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
+    is_default = StrictBooleanField(required=False)
 
     def validate_tel_number(self, value: str) -> str:
         return _validate_tel(value)
@@ -214,7 +227,7 @@ class AddressListApi(APIView):
         description="The first address, or one sent with `is_default: true`, becomes the only default.",
         tags=["addresses"],
         request=AddressInputSerializer,
-        responses={201: AddressOutputSerializer, 400: ADDRESS_INVALID, **UNAUTHENTICATED},
+        responses={201: AddressOutputSerializer, 400: ADDRESS_INVALID, **UNAUTHENTICATED, **BODY_ERRORS},
         examples=[
             OpenApiExample("request", value=ADDRESS_REQUEST, request_only=True),
             OpenApiExample("address", value=ADDRESS_EXAMPLE, response_only=True, status_codes=["201"]),
@@ -245,7 +258,8 @@ class AddressDetailApi(APIView):
         summary="Change an address, or make it the default",
         tags=["addresses"],
         request=AddressInputSerializer(partial=True),
-        responses={200: AddressOutputSerializer, 400: ADDRESS_INVALID, **UNAUTHENTICATED, **NOT_FOUND},
+        responses={200: AddressOutputSerializer, 400: ADDRESS_INVALID, **UNAUTHENTICATED, **NOT_FOUND,
+                   **BODY_ERRORS},
         examples=[
             OpenApiExample("make default", value={"is_default": True}, request_only=True),
             OpenApiExample("address", value=ADDRESS_EXAMPLE, response_only=True),

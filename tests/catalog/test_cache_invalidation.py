@@ -27,7 +27,7 @@ def _detail(api, product_id):
 @pytest.fixture
 def listed_ids(api, django_assert_max_num_queries):
     def get():
-        with django_assert_max_num_queries(2):
+        with django_assert_max_num_queries(3):
             return [r["id"] for r in api.get("/api/v1/products/").json()["results"]]
 
     return get

@@ -64,3 +64,41 @@ def test_admin_product_list_totals_survive_a_search_by_sku_code(admin_client):
     response = admin_client.get("/admin/catalog/product/", {"q": "ABC"})
     (row,) = response.context["cl"].result_list
     assert (row._total_stock, row._lowest_price_fen) == (7, 500)
+
+
+BAD_ATTRIBUTES = ['["红", "M"]', '"红"', '{"颜色": {"深浅": "深"}}', '{"颜色": true}']
+
+
+def test_the_admin_refuses_sku_attributes_that_are_not_names_to_texts(admin_client):
+    """The API shows attributes as {name: text}; a list would break every page showing the SKU."""
+    sku = SkuFactory(attributes={"颜色": "红"}, price_fen=100, stock=1)
+    form = {"code": sku.code, "product": sku.product_id, "price_fen": 100, "stock": 1}
+    for bad in BAD_ATTRIBUTES:
+        response = admin_client.post(f"/admin/catalog/sku/{sku.id}/change/", {**form, "attributes": bad})
+        assert response.status_code == 200, bad  # the form again, with the error
+        assert "attributes" in response.context["adminform"].form.errors, bad
+    assert Sku.objects.get(pk=sku.pk).attributes == {"颜色": "红"}
+    response = admin_client.post(f"/admin/catalog/sku/{sku.id}/change/", {**form, "attributes": '{"容量": 500}'})
+    assert response.status_code == 302
+    assert Sku.objects.get(pk=sku.pk).attributes == {"容量": 500}
+
+
+def test_a_csv_import_refuses_sku_attributes_that_are_not_names_to_texts(admin_client):
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    sku = SkuFactory(attributes={"颜色": "红"})
+    page = admin_client.get("/admin/catalog/sku/import/").content.decode()
+    csv_format = re.search(r'<option value="(\d+)"[^>]*>csv</option>', page).group(1)
+    csv_text = (
+        "code,product_id,attributes,price_fen,original_price_fen,stock\n"
+        f'{sku.code},{sku.product_id},"[""红"", ""M""]",5900,,7\n'
+    )
+    response = admin_client.post("/admin/catalog/sku/import/", {
+        "format": csv_format,
+        "import_file": SimpleUploadedFile("import.csv", csv_text.encode(), content_type="text/csv"),
+    })
+    assert response.status_code == 200
+    assert response.context["result"].has_validation_errors()
+    assert Sku.objects.get(pk=sku.pk).attributes == {"颜色": "红"}

@@ -2,8 +2,9 @@
 
 import pytest
 
+from catalog.models import Product
 from orders.models import Cart, CartItem
-from tests.factories import CartItemFactory, CustomerFactory, ProductFactory, SkuFactory
+from tests.factories import CartItemFactory, CategoryFactory, CustomerFactory, ProductFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +29,13 @@ def test_add_then_list(customer_api, customer, sku, django_assert_max_num_querie
     assert Cart.objects.filter(customer=customer).count() == 1
     for _ in range(3):
         _add(customer_api, SkuFactory().id, 1)
-    # auth + throttle-free lookups: token, then the cart lines in one query
-    with django_assert_max_num_queries(2):
+    # token, the cart lines in one query, the hidden categories (for is_available)
+    with django_assert_max_num_queries(3):
         listing = customer_api.get("/api/v1/cart/items/")
     assert listing.status_code == 200 and len(listing.json()) == 4
     for _ in range(10):
         _add(customer_api, SkuFactory().id, 1)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert len(customer_api.get("/api/v1/cart/items/").json()) == 14
 
 
@@ -113,3 +114,16 @@ def test_a_line_whose_product_left_the_shelf_shows_unavailable(customer_api, sku
     sku.product.save()
     (line,) = customer_api.get("/api/v1/cart/items/").json()
     assert line["is_available"] is False
+
+
+def test_a_line_under_a_switched_off_category_shows_unavailable(customer_api, sku):
+    """The product page is 404 and adding more is refused, so the cart says so too."""
+    parent = CategoryFactory()
+    Product.objects.filter(pk=sku.product_id).update(category=CategoryFactory(parent=parent))
+    _add(customer_api, sku.id, 1)
+    parent.is_active = False
+    parent.save()
+    (line,) = customer_api.get("/api/v1/cart/items/").json()
+    assert line["is_available"] is False
+    assert _add(customer_api, sku.id, 1).json()["code"] == "sku_unavailable"
+

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def list_products(api, django_assert_max_num_queries):
-    """GET the product list (count, page, and the category lookup at most)."""
+    """GET the product list (the category tree, count and page)."""
 
     def get(params=None):
         with django_assert_max_num_queries(3):
@@ -133,9 +133,9 @@ def test_list_runs_a_constant_number_of_queries_whatever_the_page_size(
         SkuFactory(product=product, price_fen=2000)
         ProductImageFactory(product=product)
     for size in (5, 30):
-        # count + page (+ the descendant lookup when filtering by category); each request
-        # is a first one (a new cache key), so the page is really built.
-        with django_assert_num_queries(2):
+        # the category tree (hidden categories, sub-categories) + count + page; each
+        # request is a first one (a new cache key), so the page is really built.
+        with django_assert_num_queries(3):
             response = api.get("/api/v1/products/", {"page_size": size})
         assert len(response.json()["results"]) == size
         with django_assert_num_queries(3):
@@ -148,7 +148,7 @@ def test_detail_has_skus_and_absolute_gallery(api, django_assert_max_num_queries
     red = SkuFactory(product=product, attributes={"颜色": "红"}, price_fen=5900, original_price_fen=7900, stock=3)
     blue = SkuFactory(product=product, attributes={"颜色": "蓝"}, price_fen=4900, stock=0)
     ProductImageFactory(product=product)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):  # hidden categories, product, SKUs, gallery
         response = api.get(f"/api/v1/products/{product.id}/")
     assert response.status_code == 200
     body = response.json()
@@ -169,6 +169,15 @@ def test_unknown_or_off_shelf_product_is_404_not_found(api):
         response = api.get(f"/api/v1/products/{pid}/")
         assert response.status_code == 404, pid
         assert response.json()["code"] == "not_found"
+
+
+def test_a_product_without_skus_is_404_as_it_is_not_listed(api):
+    """Its `price_fen` would be null, which the document does not allow, and nothing in it
+    could be bought."""
+    empty = ProductFactory()
+    response = api.get(f"/api/v1/products/{empty.id}/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 def test_catalog_responses_carry_etag_and_answer_304_when_current(api):
@@ -209,3 +218,39 @@ def test_catalog_ignores_a_bad_token(api, list_products):
     _product()
     api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     assert list_products().status_code == 200
+
+
+def test_page_links_carry_only_the_known_parameters(api):
+    """A cached page is served to everyone: a stray parameter one client sent (`?utm=`)
+    must not reach the links another client is given."""
+    for i in range(3):
+        _product(f"商品{i}")
+    first = api.get("/api/v1/products/", {"page_size": 1, "page": 2, "utm": "<script>", "q": " 商品 "}).json()
+    assert first["next"] == "http://testserver/api/v1/products/?page=3&page_size=1&q=%E5%95%86%E5%93%81"
+    assert first["previous"] == "http://testserver/api/v1/products/?page_size=1&q=%E5%95%86%E5%93%81"
+    plain = api.get("/api/v1/products/", {"page_size": 1, "page": 2, "q": "商品"}).json()
+    assert plain == first
+
+
+def test_an_empty_ordering_is_the_merchants_order(list_products):
+    first, second = _product("甲", sort_order=1), _product("乙", sort_order=0)
+    results = list_products({"ordering": ""}).json()["results"]
+    assert [r["id"] for r in results] == [second.id, first.id]
+
+
+def test_attributes_written_past_validation_do_not_break_the_product_page(api, customer_api, customer):
+    """Sku.clean refuses them in the admin and imports; a row written some other way reads
+    as no attributes rather than a 500 on every page that shows it."""
+    from orders.models import CartItem
+    from tests.factories import CartFactory
+
+    product = _product("帆布包")
+    sku = product.skus.get()
+    CartItem.objects.create(cart=CartFactory(customer=customer), sku=sku, quantity=1)
+    type(sku).objects.filter(pk=sku.pk).update(attributes=["红", "M"])
+    response = api.get(f"/api/v1/products/{product.id}/")
+    assert response.status_code == 200
+    assert response.json()["skus"][0]["attributes"] == {}
+    cart = customer_api.get("/api/v1/cart/items/")
+    assert cart.status_code == 200 and cart.json()[0]["attributes"] == {}
+

@@ -88,3 +88,131 @@ def test_concurrent_first_logins_of_one_user_make_one_customer(wechat_sim):
         ids = set(pool.map(login, codes))
     assert len(ids) == 1
     assert Customer.objects.filter(openid="o_race").count() == 1
+
+
+def _hold_then(first, second, *, hold_seconds: float = 0.5):
+    """Run `first` in a transaction that stays open `hold_seconds` after it returned, and
+    start `second` on another connection meanwhile; return what `second` returned or raised."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    done = threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                first()
+                done.set()
+                time.sleep(hold_seconds)
+        finally:
+            done.set()
+            connection.close()
+
+    def then():
+        done.wait(5)
+        try:
+            return second()
+        except Exception as exc:  # the outcome under test
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(hold)
+        result = pool.submit(then).result()
+        held.result()
+    return result
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_add_merging_into_a_line_whose_quantity_is_being_set_stays_within_99():
+    """The add must see the new quantity: merging 10 into the 95 just set is refused
+    (400 quantity_exceeded), not a CHECK violation (500)."""
+    from orders.exceptions import CartQuantityExceeded
+    from orders.services import cart_item_update
+
+    customer = CustomerFactory()
+    sku = SkuFactory()
+    item, _ = cart_item_add(customer_id=customer.id, sku_id=sku.id, quantity=60)
+    result = _hold_then(
+        lambda: cart_item_update(customer_id=customer.id, item_id=item.id, quantity=95),
+        lambda: cart_item_add(customer_id=customer.id, sku_id=sku.id, quantity=10),
+    )
+    assert isinstance(result, CartQuantityExceeded), result
+    assert CartItem.objects.get().quantity == 95
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_add_of_a_sku_whose_line_is_being_deleted_makes_a_new_line():
+    """Not a 404 for an add: the add waits for the delete, then starts a new line."""
+    from orders.services import cart_item_delete
+
+    customer = CustomerFactory()
+    sku = SkuFactory()
+    item, _ = cart_item_add(customer_id=customer.id, sku_id=sku.id, quantity=2)
+    result = _hold_then(
+        lambda: cart_item_delete(customer_id=customer.id, item_id=item.id),
+        lambda: cart_item_add(customer_id=customer.id, sku_id=sku.id, quantity=1),
+    )
+    assert not isinstance(result, Exception), result
+    line, created = result
+    assert created and line.quantity == 1
+    assert list(CartItem.objects.values_list("sku_id", "quantity")) == [(sku.id, 1)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_default_switches_leave_exactly_one_default():
+    """Six requests each making a different address the default: all succeed, and exactly
+    one address (one of theirs) is the default afterwards."""
+    from orders.services import address_update
+    from tests.factories import AddressFactory
+
+    customer = CustomerFactory()
+    addresses = [AddressFactory(customer=customer, is_default=(i == 0)) for i in range(7)]
+
+    def make_default(address):
+        try:
+            return address_update(customer_id=customer.id, address_id=address.id, data={"is_default": True}).id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        switched = list(pool.map(make_default, addresses[1:]))
+    assert switched == [a.id for a in addresses[1:]]
+    defaults = list(Address.objects.filter(customer=customer, is_default=True).values_list("id", flat=True))
+    assert len(defaults) == 1 and defaults[0] in switched
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_one_sku_through_the_api_never_pass_99():
+    """Twelve taps of "add 10" on one SKU: nine fit (90), the rest are 400
+    quantity_exceeded; never a 500, never two lines."""
+    from rest_framework.test import APIClient
+
+    from tests.factories import bearer_for
+
+    customer = CustomerFactory()
+    sku = SkuFactory()
+    token = bearer_for(customer)
+
+    def tap(_):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            response = client.post("/api/v1/cart/items/", {"sku_id": sku.id, "quantity": 10}, format="json")
+            return response.status_code, response.json().get("code")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = sorted(pool.map(tap, range(12)), key=str)
+    assert answers.count((201, None)) == 1
+    assert answers.count((200, None)) == 8
+    assert answers.count((400, "quantity_exceeded")) == 3
+    assert list(CartItem.objects.values_list("quantity", flat=True)) == [90]

@@ -93,6 +93,17 @@ def test_subscriptions_grant_one_send_per_accept(customer_api, customer):
 
 
 @pytest.mark.parametrize(
+    "errmsg",
+    ["requestSubscribeMessage:fail can only be invoked by user TAP gesture, please check your code.", 0, None],
+)
+def test_subscriptions_ignore_errmsg_whatever_it_holds(customer_api, errmsg):
+    body = {"template_ids": ["T1"], "result": {"errMsg": errmsg, "T1": "accept"}}
+    response = customer_api.post("/api/v1/me/subscriptions", body, format="json")
+    assert response.status_code == 200
+    assert response.json() == [{"template_id": "T1", "available": 1, "last_result": "accept"}]
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"template_ids": [], "result": {}}, "template_ids"),
