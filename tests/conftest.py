@@ -9,7 +9,7 @@ from django.db import connection
 
 from wxbackend.celery import app as celery_app
 
-pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker"]
+pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker", "tests.api_fixtures"]
 
 IN_CI = os.environ.get("CI") == "true"
 

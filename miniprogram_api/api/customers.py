@@ -16,6 +16,7 @@ from miniprogram_api.api.common import (
     error,
     invalid,
 )
+from miniprogram_api.api.shopping import AddressOutputSerializer
 from miniprogram_api.selectors import customer_export, customer_follower
 from miniprogram_api.services import (
     customer_bind_phone,
@@ -282,19 +283,6 @@ class _ExportFollowerSerializer(serializers.Serializer):
     openid = serializers.CharField()
 
 
-class _ExportAddressSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    user_name = serializers.CharField()
-    tel_number = serializers.CharField()
-    province_name = serializers.CharField()
-    city_name = serializers.CharField()
-    county_name = serializers.CharField()
-    detail_info = serializers.CharField()
-    postal_code = serializers.CharField()
-    national_code = serializers.CharField()
-    is_default = serializers.BooleanField()
-
-
 class _ExportCartItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     sku_id = serializers.IntegerField()
@@ -305,7 +293,7 @@ class _ExportCartItemSerializer(serializers.Serializer):
 class CustomerExportOutputSerializer(serializers.Serializer):
     profile = _ExportProfileSerializer()
     official_account = _ExportFollowerSerializer(allow_null=True)
-    addresses = _ExportAddressSerializer(many=True)
+    addresses = AddressOutputSerializer(many=True)
     cart_items = _ExportCartItemSerializer(many=True)
     subscriptions = SubscriptionGrantOutputSerializer(many=True)
 

@@ -1,3 +1,5 @@
+"""Fixtures for the mini-program API: clients, a customer and a client logged in as them."""
+
 import pytest
 from rest_framework.test import APIClient
 
