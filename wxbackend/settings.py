@@ -93,9 +93,10 @@ TEMPLATES = [
 
 # --- Database: SQLite under var/ by default, PostgreSQL (psycopg 3) from DATABASE_URL ---
 
+# An empty DATABASE_URL counts as unset (the SQLite default), as it does for the others.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    "default": environ.Env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 
 
 def test_healthz_answers_ok_without_touching_anything(client):
@@ -20,20 +21,20 @@ def test_readyz_is_ok_when_database_cache_and_broker_answer(client):
 
 
 @pytest.mark.django_db
-def test_readyz_names_redis_when_the_cache_port_is_closed(client, settings):
+def test_readyz_names_redis_when_the_cache_port_is_closed(client):
     closed = "redis://127.0.0.1:1/0"
-    settings.REDIS_URL = closed
-    settings.CACHES = {
+    caches_closed = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": closed,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
-    try:
-        response = client.get("/readyz")
-    finally:
-        caches["default"].close()
+    with override_settings(REDIS_URL=closed, CACHES=caches_closed):
+        try:
+            response = client.get("/readyz")
+        finally:
+            caches["default"].close()
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["cache"]
