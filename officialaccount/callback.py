@@ -8,6 +8,7 @@ the stored reply. Events also update the follower, in the same transaction as th
 """
 
 import datetime
+import functools
 import hashlib
 import logging
 import time
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from officialaccount import crypto, rules
@@ -275,15 +276,15 @@ _COLUMNS = (
 _insert_sql_by_vendor: dict[str, str] = {}
 
 
-def _insert_sql() -> str:
-    sql = _insert_sql_by_vendor.get(connection.vendor)
+def _insert_sql(conn) -> str:
+    sql = _insert_sql_by_vendor.get(conn.vendor)
     if sql is None:
-        sql = _insert_sql_by_vendor[connection.vendor] = _build_insert_sql()
+        sql = _insert_sql_by_vendor[conn.vendor] = _build_insert_sql(conn)
     return sql
 
 
-def _build_insert_sql() -> str:
-    qn = connection.ops.quote_name
+def _build_insert_sql(conn) -> str:
+    qn = conn.ops.quote_name
     table, columns = qn(Message._meta.db_table), ", ".join(qn(c) for c in _COLUMNS)
     placeholders = ", ".join(["%s"] * len(_COLUMNS))
     # Only quoted identifiers are interpolated; every value is a bound parameter.
@@ -291,10 +292,18 @@ def _build_insert_sql() -> str:
     return sql + f"ON CONFLICT ({qn('dedupe_key')}) DO NOTHING RETURNING {qn('id')}"
 
 
+@functools.cache
+def _fields_field():
+    return Message._meta.get_field("fields")
+
+
 def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime.datetime) -> int | None:
     """Insert the inbound row with its reply in one statement; None if it already exists."""
-    ops = connection.ops
-    fields_value = Message._meta.get_field("fields").get_db_prep_save(inbound.fields, connection)
+    # The thread's connection, looked up once (each `connection.<attr>` goes through the
+    # ConnectionProxy and a thread-local lookup; this is the hot path).
+    conn = connections[DEFAULT_DB_ALIAS]
+    ops = conn.ops
+    fields_value = _fields_field().get_db_prep_save(inbound.fields, conn)
     wechat_at = datetime.datetime.fromtimestamp(inbound.create_time, tz=datetime.UTC)
     values = (
         Message.Direction.INBOUND, inbound.openid, inbound.dedupe_key, inbound.msg_type[:32],
@@ -302,26 +311,26 @@ def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime
         ops.adapt_datetimefield_value(wechat_at), ops.adapt_datetimefield_value(at),
         "" if reply.kind == "none" else reply.kind, reply.summary(), reply_xml, Message.Status.RECEIVED, "",
     )
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _execute_insert(values, connection.cursor())
+    if conn.vendor != "postgresql" or conn.in_atomic_block:
+        return _execute_insert(conn, values, conn.cursor())
     try:
-        return _execute_insert(values, _optimistic_cursor())
+        return _execute_insert(conn, values, _optimistic_cursor(conn))
     except (OperationalError, InterfaceError):
         # The persistent connection was dropped by the server: the INSERT served as its
         # health check. Reconnect and insert again; if the first attempt did commit, the
         # second finds the row and the caller answers with the stored reply.
-        connection.close()
-        return _execute_insert(values, _optimistic_cursor())
+        conn.close()
+        return _execute_insert(conn, values, _optimistic_cursor(conn))
 
 
-def _execute_insert(values: tuple, cursor) -> int | None:
+def _execute_insert(conn, values: tuple, cursor) -> int | None:
     with cursor:
-        cursor.execute(_insert_sql(), values)
+        cursor.execute(_insert_sql(conn), values)
         row = cursor.fetchone()
     return row[0] if row else None
 
 
-def _optimistic_cursor():
+def _optimistic_cursor(conn):
     """A PostgreSQL cursor for the autocommit hot path.
 
     Server-side binding lets psycopg prepare the INSERT once per connection (Django's
@@ -331,10 +340,10 @@ def _optimistic_cursor():
     retry). Wrapped like Django's own cursors, so queries are logged and errors mapped."""
     import psycopg
 
-    connection.health_check_done = True
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+    conn.health_check_done = True
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        return conn._prepare_cursor(psycopg.Cursor(conn.connection))
 
 
 def _stored_reply(dedupe_key: str) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from officialaccount.callback import MAX_BODY_BYTES, callback_handle, callback_verify_url
 from officialaccount.exceptions import MalformedMessage
 from wxbackend.api import DomainError
+from wxbackend.middleware import lean_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,10 @@ def _refuse(exc: DomainError) -> HttpResponse:
     return HttpResponse(exc.code, status=exc.status, content_type="text/plain")
 
 
-@csrf_exempt  # WeChat's servers sign requests instead; there is no browser session here
+# WeChat's servers sign requests instead; there is no browser session, user or language here,
+# so the session/auth/messages/locale/CSRF middleware are skipped (security headers stay).
+@lean_endpoint
+@csrf_exempt
 def callback(request):
     """GET: URL verification. POST: a message or event (plaintext, compatible or safe mode)."""
     query = request.GET

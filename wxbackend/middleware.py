@@ -1,19 +1,75 @@
 """One structured log line per request: method, path (never the query string, which
-carries WeChat signatures), status and duration."""
+carries WeChat signatures), status and duration.
+
+It also serves *lean* endpoints (views marked with `lean_endpoint`, e.g. the official-account
+callback, which WeChat's servers call hundreds of times a second) without the rest of the
+middleware stack: no session, user, messages, locale or CSRF work that such a view never
+uses. What still applies to them is what protects any response: the Host check
+(ALLOWED_HOSTS), SecurityMiddleware (SSL redirect, nosniff, referrer policy, HSTS, COOP),
+X-Frame-Options, Content-Length, and the usual conversion of an exception to a 4xx/500.
+"""
 
 import logging
 import time
 
+from django.core.handlers.exception import response_for_exception
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.exceptions import Resolver404
+from django.urls.resolvers import RoutePattern
+
 logger = logging.getLogger("wxbackend.request")
+
+
+def lean_endpoint(view):
+    """Mark a view as served without sessions, auth, messages, locale and CSRF middleware.
+
+    Only for views that use none of them (no `request.session`, `request.user`, messages,
+    translations that depend on the request's language) and are CSRF-exempt by nature
+    (signed server-to-server calls). Only routes without converters are served lean."""
+    view.lean_endpoint = True
+    return view
+
+
+def _lean_routes() -> dict:
+    """Exact path -> ResolverMatch of every lean view under a converter-free route."""
+    found: dict = {}
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            pattern = entry.pattern
+            if not isinstance(pattern, RoutePattern) or pattern.converters:
+                continue
+            route = prefix + str(pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern) and getattr(entry.callback, "lean_endpoint", False):
+                path = "/" + route
+                try:
+                    match = resolve(path)
+                except Resolver404:
+                    continue
+                if match.func is entry.callback:  # not shadowed by an earlier pattern
+                    found[path] = match
+
+    walk(get_resolver().url_patterns, "")
+    return found
 
 
 class RequestLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        self._lean: dict | None = None
+        self._security = SecurityMiddleware(get_response)
+        self._xframe = XFrameOptionsMiddleware(get_response)
 
     def __call__(self, request):
         started = time.perf_counter()
-        response = self.get_response(request)
+        if self._lean is None:
+            self._lean = _lean_routes()
+        match = self._lean.get(request.path_info)
+        response = self.get_response(request) if match is None else self._serve_lean(request, match)
         logger.info(
             "request",
             extra={
@@ -26,3 +82,17 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+    def _serve_lean(self, request, match):
+        try:
+            request.get_host()  # DisallowedHost -> 400, as CommonMiddleware would
+            response = self._security.process_request(request)  # SSL redirect
+            if response is None:
+                request.resolver_match = match
+                response = match.func(request, *match.args, **match.kwargs)
+        except Exception as exc:  # noqa: BLE001 - the same conversion Django applies around middleware
+            response = response_for_exception(request, exc)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        response = self._security.process_response(request, response)
+        return self._xframe.process_response(request, response)

@@ -71,3 +71,16 @@ def test_a_catalog_write_is_seen_by_the_next_match():
     product.is_on_shelf = False
     product.save()
     assert product_matches(text="帆布托特包") == []
+
+
+def test_the_matcher_follows_catalog_writes_between_calls():
+    """The index is kept in process memory per catalog version: a write (new version) shows
+    at the next call, in both directions."""
+    from catalog.services import product_set_on_shelf
+
+    assert product_matches(text="有没有保温杯") == []
+    cup = _product("316不锈钢保温杯")
+    assert [m.id for m in product_matches(text="有没有保温杯")] == [cup.id]
+    assert [m.id for m in product_matches(text="有没有保温杯")] == [cup.id]  # same version, kept copy
+    product_set_on_shelf(product_ids=[cup.id], is_on_shelf=False)
+    assert product_matches(text="有没有保温杯") == []
