@@ -5,6 +5,8 @@ Calls are numbered with an atomic counter (`cache.incr`) and stored one key each
 concurrent writers never overwrite each other.
 """
 
+import hashlib
+import re
 import time
 from typing import Any
 
@@ -56,29 +58,39 @@ def calls(*, path: str | None = None, api: str | None = None, limit: int = MAX_L
     return result
 
 
+_PLAIN_KEY = re.compile(r"[\w:.\-]{1,200}", re.ASCII)
+
+
+def _key(key: str) -> str:
+    """Keys hold client-sent values (codes, media ids): hash any that are not plain ASCII."""
+    if _PLAIN_KEY.fullmatch(key):
+        return PREFIX + key
+    return PREFIX + "h:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def put(key: str, value: Any, timeout: int | None = KEEP_SECONDS) -> None:
-    cache.set(PREFIX + key, value, timeout=timeout)
+    cache.set(_key(key), value, timeout=timeout)
 
 
 def add(key: str, value: Any, timeout: int | None = KEEP_SECONDS) -> bool:
     """Set only if absent (atomic): True if this call set it."""
-    return cache.add(PREFIX + key, value, timeout=timeout)
+    return cache.add(_key(key), value, timeout=timeout)
 
 
 def get(key: str, default: Any = None) -> Any:
-    return cache.get(PREFIX + key, default)
+    return cache.get(_key(key), default)
 
 
 def pop(key: str) -> Any:
     """Get and delete (single-use codes). Not atomic across processes; good enough for a
     development tool whose codes are used by one client."""
-    value = cache.get(PREFIX + key)
+    value = cache.get(_key(key))
     if value is not None:
-        cache.delete(PREFIX + key)
+        cache.delete(_key(key))
     return value
 
 
 def incr(key: str, timeout: int | None = KEEP_SECONDS) -> int:
     """Add one to a counter (atomic, created at 0); return the new value."""
-    cache.add(PREFIX + key, 0, timeout=timeout)
-    return cache.incr(PREFIX + key)
+    cache.add(_key(key), 0, timeout=timeout)
+    return cache.incr(_key(key))
