@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,18 @@ def _log(api: str, method: str, path: str, status: int | None, code: str | None,
     )
 
 
+@contextmanager
+def _transport_errors(path: str):
+    """A timeout or a connection failure becomes PayUnavailable: retry with the same
+    parameters (spec 6.8)."""
+    try:
+        yield
+    except requests.Timeout:
+        raise PayUnavailable("TIMEOUT", f"WeChat Pay did not answer {path} in time")
+    except requests.RequestException as exc:
+        raise PayUnavailable("CONNECTION", f"could not reach WeChat Pay for {path}: {type(exc).__name__}")
+
+
 # --- API v3 ---------------------------------------------------------------------------------------
 
 
@@ -132,12 +145,8 @@ def v3_request(method: str, path: str, *, json: Any = None, params: dict | None 
     started = time.perf_counter()
     status, code = None, None
     try:
-        try:
+        with _transport_errors(path):
             response = SESSION.request(method, pay_url(url), data=body or None, headers=headers, timeout=timeouts())
-        except requests.Timeout:
-            raise PayUnavailable("TIMEOUT", f"WeChat Pay did not answer {path} in time")
-        except requests.RequestException as exc:
-            raise PayUnavailable("CONNECTION", f"could not reach WeChat Pay for {path}: {type(exc).__name__}")
         status = response.status_code
         return status, _v3_answer(response, path)
     except (PayUnavailable, PayRejected) as exc:
@@ -212,16 +221,14 @@ def _logged_sdk_request(send):
         started = time.perf_counter()
         status, code = None, None
         try:
-            status, text = send(path, method=method, **kwargs)
+            with _transport_errors(path.split("?")[0]):
+                status, text = send(path, method=method, **kwargs)
             if not 200 <= status < 300:
                 code = f"HTTP_{status}"
             return status, text
-        except requests.Timeout:
-            code = "TIMEOUT"
-            raise PayUnavailable(code, f"WeChat Pay did not answer {path.split('?')[0]} in time")
-        except requests.RequestException as exc:
-            code = "CONNECTION"
-            raise PayUnavailable(code, f"could not reach WeChat Pay: {type(exc).__name__}")
+        except PayUnavailable as exc:
+            code = exc.code
+            raise
         except Exception as exc:
             if type(exc) is not Exception:  # a bare Exception is wechatpayv3's "bad signature"
                 raise
@@ -293,13 +300,8 @@ class ProjectWeChatPayV2(WeChatPayV2):
         started = time.perf_counter()
         status, code = None, None
         try:
-            return super()._request(method, url_or_endpoint, **kwargs)
-        except requests.Timeout:
-            code = "TIMEOUT"
-            raise PayUnavailable(code, f"WeChat Pay did not answer {path} in time")
-        except requests.RequestException as exc:
-            code = "CONNECTION"
-            raise PayUnavailable(code, f"could not reach WeChat Pay for {path}: {type(exc).__name__}")
+            with _transport_errors(path):
+                return super()._request(method, url_or_endpoint, **kwargs)
         except WeChatPayException as exc:  # raise_for_status inside wechatpy
             status = getattr(exc.response, "status_code", None)
             code = f"HTTP_{status}"
