@@ -158,8 +158,25 @@ def refunds_of(out_trade_no: str) -> list[dict]:
     return [r for r in (refund_get(n) for n in numbers) if r]
 
 
-def refund_add(refund: dict) -> tuple[dict, bool]:
-    """Store a new refund unless its out_refund_no is taken (atomic); the order turns REFUND."""
+def refund_add(*, order: dict, out_refund_no: str, refund_fen: int, total_fen: int,
+               reason: str | None, notify_url: str | None) -> tuple[dict, bool]:
+    """Store a new PROCESSING refund of `order` unless `out_refund_no` is taken (atomic);
+    return (the refund under that number, whether it is new). The order turns REFUND."""
+    refund = {
+        "out_refund_no": out_refund_no,
+        "refund_id": new_refund_id(),
+        "out_trade_no": order["out_trade_no"],
+        "transaction_id": order["transaction_id"],
+        "appid": order["appid"],
+        "mchid": order["mchid"],
+        "refund_fen": refund_fen,
+        "total_fen": total_fen,
+        "reason": reason,
+        "notify_url": notify_url,
+        "status": "PROCESSING",
+        "create_time": rfc3339(now_beijing()),
+        "success_time": None,
+    }
     if not store.add(f"pay:refund:{refund['out_refund_no']}", refund):
         return refund_get(refund["out_refund_no"]), False
     key = f"pay:order-refunds:{refund['out_trade_no']}"

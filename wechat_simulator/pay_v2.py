@@ -225,22 +225,10 @@ def refund(data: dict) -> dict:
             raise V2Error("INVALID_REQUEST", "total_fee 与订单金额不一致")
         if pay_state.refunded_fen(order["out_trade_no"]) + refund_fen > order["total_fen"]:
             raise V2Error("INVALID_REQUEST", "退款金额超过订单可退金额")
-        record = {
-            "out_refund_no": data["out_refund_no"],
-            "refund_id": pay_state.new_refund_id(),
-            "out_trade_no": order["out_trade_no"],
-            "transaction_id": order["transaction_id"],
-            "appid": order["appid"],
-            "mchid": order["mchid"],
-            "refund_fen": refund_fen,
-            "total_fen": total,
-            "reason": data.get("refund_desc"),
-            "notify_url": data.get("notify_url"),
-            "status": "PROCESSING",
-            "create_time": pay_state.rfc3339(pay_state.now_beijing()),
-            "success_time": None,
-        }
-        existing, _ = pay_state.refund_add(record)
+        existing, _ = pay_state.refund_add(
+            order=order, out_refund_no=data["out_refund_no"], refund_fen=refund_fen, total_fen=total,
+            reason=data.get("refund_desc"), notify_url=data.get("notify_url"),
+        )
     if existing["out_trade_no"] != order["out_trade_no"] or existing["refund_fen"] != refund_fen:
         raise V2Error("INVALID_REQUEST", "退款单号已用于另一笔退款（参数不一致）")
     return {

@@ -205,24 +205,12 @@ def refund(req: V3Request) -> tuple[int, dict]:
             raise V3Error(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
         if len(pay_state.refunds_of(order["out_trade_no"])) >= MAX_REFUNDS_PER_ORDER:
             raise V3Error(400, "INVALID_REQUEST", "部分退款次数超过 50 次")
-        record = {
-            "out_refund_no": out_refund_no,
-            "refund_id": pay_state.new_refund_id(),
-            "out_trade_no": order["out_trade_no"],
-            "transaction_id": order["transaction_id"],
-            "appid": order["appid"],
-            "mchid": order["mchid"],
-            "refund_fen": refund_fen,
-            "total_fen": total_fen,
-            "reason": reason,
-            "notify_url": notify,
-            "status": "PROCESSING",
-            "create_time": pay_state.rfc3339(pay_state.now_beijing()),
-            "success_time": None,
-        }
-        existing, created = pay_state.refund_add(record)
+        existing, created = pay_state.refund_add(
+            order=order, out_refund_no=out_refund_no, refund_fen=refund_fen, total_fen=total_fen,
+            reason=reason, notify_url=notify,
+        )
         if created:
-            return 200, pay_state.refund_view(record)
+            return 200, pay_state.refund_view(existing)
     if existing["out_trade_no"] != order["out_trade_no"] or existing["refund_fen"] != refund_fen:
         raise V3Error(400, "INVALID_REQUEST", "退款单号已用于另一笔退款（参数不一致）")
     return 200, pay_state.refund_view(existing)
