@@ -23,8 +23,6 @@ from wxbackend.wechat import GatewayRejected
 
 logger = logging.getLogger(__name__)
 
-MAX_TOP_BUTTONS = 3
-
 
 def queue_on_commit(task, *args) -> None:
     """Queue `task` after commit. The callback has already stored its message by then, so
@@ -39,6 +37,8 @@ def queue_on_commit(task, *args) -> None:
 
     transaction.on_commit(publish)
 
+
+MAX_TOP_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
 
 
