@@ -16,7 +16,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} \
 # test servers in threads close their connections after each request.
 TEST_ENV := DJANGO_DEBUG=1 DATABASE_CONN_MAX_AGE=$${DATABASE_CONN_MAX_AGE:-0}
 
-.PHONY: run test lint worker beat bench venv dev-venv clean
+.PHONY: run test lint worker beat bench venv dev-venv clean prod-check
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ worker: $(VENV)/.runtime
 
 beat: $(VENV)/.runtime
 	$(PY) -m celery -A wxbackend beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+# A venv from requirements.txt alone runs a worker and a task end to end (CI runs it too).
+prod-check:
+	bash .ci/prod-install
 
 bench: $(VENV)/.dev
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -257,6 +257,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Side effects leave through the outbox (wxbackend/outbox.py): requests record them, a relay
+# hands them to Celery. The relay runs in a thread of each process after a commit, and here
+# every few seconds for whatever is still due (a broker that came back, a process that died).
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {"task": "wxbackend.tasks.outbox_relay_task", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["outbox-purge"] = {"task": "wxbackend.tasks.outbox_purge_task", "schedule": 3600.0}
+OUTBOX_BREAKER_SECONDS = env.float("OUTBOX_BREAKER_SECONDS", default=5.0)
+OUTBOX_DISPATCH_DEADLINE_SECONDS = 600  # published but never started: publish again
+OUTBOX_RUN_DEADLINE_SECONDS = 300  # started, never finished (worker killed): run again
+OUTBOX_BACKOFF_MAX_SECONDS = 600
+OUTBOX_MAX_ATTEMPTS = 8
 # Official account: last interactions from new messages, batched off the callback's hot path.
 CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
     "task": "officialaccount.tasks.follower_interactions_sweep_task",

@@ -7,7 +7,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
-OUR_APPS = ("officialaccount", "catalog", "miniprogram_api", "orders", "payments", "notifications")
+OUR_APPS = ("wxbackend", "officialaccount", "catalog", "miniprogram_api", "orders", "payments", "notifications")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ALLOWED_LATIN = {"SKU", "SKUs"}
 
