@@ -351,33 +351,31 @@ def _stored_reply(dedupe_key: str) -> str:
     return stored if stored is not None else "success"
 
 
-def _media_fetch_queue(message_id: int) -> None:
-    """Download the media of a new image/voice/video message after commit (Celery)."""
-    from officialaccount.services import queue_on_commit
+def _media_fetch_put(message_id: int) -> None:
+    """Download the media of a new image/voice/video message after commit (the outbox)."""
     from officialaccount.tasks import message_media_fetch_task
+    from wxbackend.outbox import outbox_put
 
-    queue_on_commit(message_media_fetch_task, message_id)
+    outbox_put(task=message_media_fetch_task, args=[message_id], key=f"oa.media:{message_id}")
 
 
 def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
     """Store `inbound` once (with the reply decided for it) and return the plaintext reply.
 
     A new plain message is one INSERT in autocommit; an event also updates the follower in
-    the same transaction; an answer that needs an API call is queued as a customer-service
-    message after commit. A repeat delivery changes nothing and gets the stored reply."""
+    the same transaction; media downloads and answers that need an API call (a
+    customer-service message) are recorded in the outbox in that transaction too, so none is
+    lost to a broker outage. A repeat delivery changes nothing and gets the stored reply."""
     at = timezone.now() if now is None else datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
     reply = reply_for(inbound, at=at)
     reply_xml = render_passive(
         reply, to_user=inbound.openid, from_user=inbound.to_user, create_time=int(at.timestamp()),
         for_event=inbound.is_event,
     )
-    if not inbound.is_event and not reply.needs_customer_service and connection.get_autocommit():
+    side_effects = inbound.is_event or inbound.has_media or reply.needs_customer_service
+    if not side_effects and connection.get_autocommit():
         message_id = _message_insert(inbound, reply, reply_xml, at)  # the one statement
-        if message_id is None:
-            return _stored_reply(inbound.dedupe_key)
-        if inbound.has_media:
-            _media_fetch_queue(message_id)  # committed already: queued at once
-        return reply_xml
+        return reply_xml if message_id is not None else _stored_reply(inbound.dedupe_key)
 
     from officialaccount import services
 
@@ -386,7 +384,7 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
         if message_id is None:
             return _stored_reply(inbound.dedupe_key)
         if inbound.has_media:
-            _media_fetch_queue(message_id)
+            _media_fetch_put(message_id)  # in the message's transaction: never lost
         if inbound.is_event:
             services.follower_event_apply(
                 openid=inbound.openid, event=inbound.event, qr_scene=inbound.qr_scene,

@@ -19,23 +19,10 @@ from officialaccount import gateway
 from officialaccount.exceptions import MenuInvalid
 from officialaccount.models import Follower, Menu, MenuButton, Message, QrScene, Tag
 from officialaccount.replies import Reply, customer_service_payload
+from wxbackend.outbox import outbox_put
 from wxbackend.wechat import GatewayRejected
 
 logger = logging.getLogger(__name__)
-
-
-def queue_on_commit(task, *args) -> None:
-    """Queue `task` after commit. The callback has already stored its message by then, so
-    a broker failure is logged rather than turned into an error answer (the interaction
-    sweep re-queues missing profile fetches)."""
-
-    def publish() -> None:
-        try:
-            task.delay(*args)
-        except Exception:
-            logger.exception("could not queue task", extra={"event": {"task": task.name}})
-
-    transaction.on_commit(publish)
 
 
 MAX_TOP_BUTTONS = 3
@@ -61,10 +48,15 @@ def follower_event_apply(*, openid: str, event: str, qr_scene: str, at: datetime
         changes["is_subscribed"] = True  # only followers send events
     follower, _ = Follower.objects.update_or_create(openid=openid, defaults=changes)
     if follower.profile_fetched_at is None and event != "unsubscribe":
-        from officialaccount.tasks import follower_profile_fetch_task
-
-        queue_on_commit(follower_profile_fetch_task, openid)
+        profile_fetch_put(openid=openid)
     return follower
+
+
+def profile_fetch_put(*, openid: str) -> None:
+    """Fetch the follower's profile after commit, once (the fetch returns if it is done)."""
+    from officialaccount.tasks import follower_profile_fetch_task
+
+    outbox_put(task=follower_profile_fetch_task, args=[openid], key=f"oa.profile:{openid}")
 
 
 def follower_remark_set(*, follower_id: int, remark: str) -> Follower:
@@ -92,7 +84,7 @@ def _tags_for(tag_ids: Iterable[int]) -> list[Tag]:
         tags = list(Tag.objects.filter(tag_id__in=tag_ids))
         from officialaccount.tasks import tags_sync_task
 
-        queue_on_commit(tags_sync_task)
+        outbox_put(task=tags_sync_task, key=f"oa.tags-sync:{timezone.now():%Y%m%d%H%M}")
     return tags
 
 
@@ -182,7 +174,6 @@ SWEEP_WATERMARK_KEY = "officialaccount:sweep-watermark"
 # can commit id 10 after id 11 was read. The sweep therefore re-reads every message younger
 # than this (callback transactions last seconds), and its watermark only passes older ones.
 SWEEP_SETTLE_SECONDS = 120
-MEDIA_REQUEUE_SECONDS = 30  # a media download not done by then was probably never queued
 
 
 def _sweep_watermark(now: datetime.datetime) -> int:
@@ -211,8 +202,6 @@ def follower_interactions_sweep(*, now: datetime.datetime | None = None) -> int:
     followers whose last interaction moved."""
     from django.core.cache import cache
 
-    from officialaccount.tasks import follower_profile_fetch_task
-
     now = now or timezone.now()
     settled = _sweep_watermark(now)
     cutoff = now - datetime.timedelta(seconds=SWEEP_SETTLE_SECONDS)
@@ -239,26 +228,11 @@ def follower_interactions_sweep(*, now: datetime.datetime | None = None) -> int:
             Follower.objects.bulk_update(changed, ["last_interaction_at"])
             moved = len(changed)
             for follower in followers:
-                if follower.profile_fetched_at is None:  # the task finds a fetched one and returns
-                    queue_on_commit(follower_profile_fetch_task, follower.openid)
-        _media_fetch_requeue(after_id=settled, before=now - datetime.timedelta(seconds=MEDIA_REQUEUE_SECONDS))
+                if follower.profile_fetched_at is None:
+                    profile_fetch_put(openid=follower.openid)
         settled = max([settled, *(r["settled_id"] for r in rows if r["settled_id"] is not None)])
     cache.set(SWEEP_WATERMARK_KEY, settled, timeout=None)
     return moved
-
-
-def _media_fetch_requeue(*, after_id: int, before: datetime.datetime) -> None:
-    """Queue again the download of recent media messages that still have no file: their
-    task was lost (the broker was down when the callback queued it). The task finds
-    finished work and returns, so a download that is merely late costs nothing."""
-    from officialaccount.tasks import message_media_fetch_task
-
-    lost = Message.objects.filter(
-        id__gt=after_id, direction=Message.Direction.INBOUND, msg_type__in=Message.MEDIA_TYPES,
-        created_at__lt=before, media_file="", media_url="", error="",
-    ).values_list("id", flat=True)
-    for message_id in lost:
-        queue_on_commit(message_media_fetch_task, message_id)
 
 
 # --- inbound media ------------------------------------------------------------------------------
@@ -333,7 +307,7 @@ def customer_service_queue(*, openid: str, reply: Reply, dedupe_key: str, in_rep
     if created:
         from officialaccount.tasks import customer_service_send_task
 
-        queue_on_commit(customer_service_send_task, message.pk)
+        outbox_put(task=customer_service_send_task, args=[message.pk], key=f"oa.cs:{message.pk}")
     return message
 
 

@@ -190,29 +190,6 @@ def test_media_view_needs_staff(client):
     assert response.status_code == 302  # to the admin login
 
 
-def test_the_sweep_requeues_a_download_whose_task_was_lost(plain_mode, wechat_sim, committing):
-    """The broker was down when the callback queued the download: the next interaction
-    sweep queues it again (once the message is 30 s old)."""
-    import datetime
-
-    from django.utils import timezone
-
-    state.set_media("img_0007", PNG, "image/png")
-    now = timezone.now()
-    message = Message.objects.create(direction="in", openid="o_m", dedupe_key="m:31013", msg_type="image",
-                                     fields={"MediaId": "img_0007"}, created_at=now)
-    with committing():
-        services.follower_interactions_sweep(now=now)
-    assert wechat_sim.calls("cgi-bin/media/get") == []  # too recent: its own task may be on the way
-    with committing():
-        services.follower_interactions_sweep(now=now + datetime.timedelta(seconds=services.MEDIA_REQUEUE_SECONDS + 1))
-    message.refresh_from_db()
-    assert _stored(message) == PNG
-    with committing():
-        services.follower_interactions_sweep(now=now + datetime.timedelta(seconds=90))
-    assert len(wechat_sim.calls("cgi-bin/media/get")) == 1  # downloaded: not queued again
-
-
 def test_media_names_cannot_be_guessed_from_the_message_id(plain_mode, wechat_sim):
     """The default storage may be public (product images are): a follower's photo must not
     sit at a path made of the message id alone."""
