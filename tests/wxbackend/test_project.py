@@ -29,6 +29,23 @@ def test_schema_and_docs_are_served(client):
     assert client.get("/api/v1/docs/").status_code == 200
 
 
+def test_the_docs_load_nothing_from_another_host(client, settings):
+    """Swagger UI comes from our own static files: a CDN is blocked or slow inside
+    mainland China, and absent offline (the page used to be blank there)."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    path = "/api/v1/docs/"
+    html = client.get(path).content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        assert not re.match(r"(https?:)?//", asset), f"{path} loads {asset}"
+        if asset.startswith(settings.STATIC_URL):
+            assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
+
+
 class OutOfStock(DomainError):
     code = "out_of_stock"
     status = 409
