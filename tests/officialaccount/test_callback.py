@@ -274,3 +274,17 @@ def test_event_retries_are_keyed_by_sender_and_time(client, plain_mode):
     assert Message.objects.count() == 1
     post_plain(client, event_xml("LOCATION", create_time=1764057601))
     assert Message.objects.count() == 2
+
+
+def test_two_clicks_in_one_second_are_two_messages_with_their_own_replies(client, plain_mode):
+    """A follower tapping two menu buttons within one second sends the same sender and
+    CreateTime; only the EventKey tells the events apart, so each gets its own reply."""
+    ReplyRule.objects.create(name="新品", trigger="click", keyword="NEW", text="本周新品")
+    ReplyRule.objects.create(name="客服", trigger="click", keyword="HELP", text="客服在线")
+    first = post_plain(client, event_xml("CLICK", event_key="NEW", create_time=1764057600))
+    second = post_plain(client, event_xml("CLICK", event_key="HELP", create_time=1764057600))
+    assert fromstring(first.content).findtext("Content") == "本周新品"
+    assert fromstring(second.content).findtext("Content") == "客服在线"
+    assert sorted(Message.objects.values_list("event_key", "reply_text")) == [
+        ("HELP", "客服在线"), ("NEW", "本周新品"),
+    ]
