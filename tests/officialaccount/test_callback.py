@@ -4,6 +4,7 @@ import time
 
 import pytest
 from defusedxml.ElementTree import fromstring
+from django.test import Client
 
 from officialaccount.models import Message, ReplyRule
 from tests.officialaccount.conftest import (
@@ -159,6 +160,17 @@ def test_body_over_64_kb_is_413(client, plain_mode):
     response = post_plain(client, text_xml("x" * (65 * 1024)))
     assert response.status_code == 413
     assert not Message.objects.exists()
+
+
+def test_an_unexpected_failure_is_a_plain_text_500_so_wechat_retries(plain_mode, django_db_blocker):
+    """With the database out of reach nothing can be recorded: WeChat gets a bare 500 to
+    retry on, in its plain-text terms, not Django's HTML error page."""
+    client = Client(raise_request_exception=False)
+    with django_db_blocker.block():
+        response = post_plain(client, text_xml("你好"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "text/plain"
+    assert response.content == b"server_error"
 
 
 BILLION_LAUGHS = (
