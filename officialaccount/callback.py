@@ -224,7 +224,11 @@ def _product_reply(text: str) -> Reply | None:
         from catalog.selectors import product_matches
     except ImportError:  # the catalog is optional for the official account
         return None
-    matches = product_matches(text=text[:100], limit=PRODUCT_MATCHES)
+    try:
+        matches = product_matches(text=text[:100], limit=PRODUCT_MATCHES)
+    except Exception as exc:  # the cache (catalog version) is down: store the message anyway
+        logger.warning("product match unavailable", extra={"event": {"error": type(exc).__name__}})
+        return None
     if not matches:
         return None
     best, others = matches[0], matches[1:]

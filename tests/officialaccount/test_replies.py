@@ -2,6 +2,7 @@
 event rules, product news replies, and the mini-program card sent by customer service."""
 
 import datetime
+import socket
 import time
 
 import pytest
@@ -138,6 +139,30 @@ def test_text_naming_a_product_gets_a_news_reply(client, plain_mode, settings, t
     assert f"id%3D{cup.id}" in redirect["Location"]
     assert reply_to(client, "保温杯", 2).findtext("Articles/item/Title").startswith("316不锈钢保温杯")
     assert reply_to(client, "有没有雨伞", 3).findtext("Content") == "默认"  # falls back
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_text_is_stored_and_answered_without_products_while_the_cache_is_down(client, plain_mode, settings):
+    """With Redis unreachable the catalog cannot be matched, but the message is stored and
+    gets the default reply, not a 500 that WeChat's retries would meet again."""
+    from tests.factories import ProductFactory, SkuFactory
+
+    SkuFactory(product=ProductFactory(title="316不锈钢保温杯 500ml"), price_fen=8900)
+    AutoReplySettings.objects.create(default_reply_text="默认")
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }}
+    response = post_plain(client, text_xml("有没有保温杯？", msg_id=7))
+    assert response.status_code == 200
+    assert fromstring(response.content).findtext("Content") == "默认"
+    assert Message.objects.get().content == "有没有保温杯？"
 
 
 def test_mini_program_card_is_sent_by_customer_service(client, plain_mode, wechat_sim, settings,
