@@ -1,10 +1,11 @@
 """The callback's hot path: verify, parse, decide the reply, store once, answer.
 
-Processing order (spec 1.3): size, `signature` + timestamp window, parse with entities off,
-`msg_signature` + decrypt in safe/compatible mode, copy known fields, store under a unique key
-*with* the reply decided before the insert, answer. A new text message costs one SQL
-statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`); a retry finds the row and gets
-the stored reply. Events also update the follower, in the same transaction as the insert.
+Processing order (spec 1.3): size, `signature` + timestamp window, with an AES key only
+encrypted pushes (unless WECHAT_MP_ALLOW_PLAINTEXT), parse with entities off, `msg_signature`
++ decrypt in safe/compatible mode, copy known fields, store under a unique key *with* the
+reply decided before the insert, answer. A new text message costs one SQL statement
+(`INSERT … ON CONFLICT DO NOTHING RETURNING id`); a retry finds the row and gets the stored
+reply. Events also update the follower, in the same transaction as the insert.
 """
 
 import datetime
@@ -20,7 +21,13 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.utils import timezone
 
 from officialaccount import crypto, rules
-from officialaccount.exceptions import BadSignature, MalformedMessage, PayloadTooLarge, StaleTimestamp
+from officialaccount.exceptions import (
+    BadSignature,
+    EncryptionRequired,
+    MalformedMessage,
+    PayloadTooLarge,
+    StaleTimestamp,
+)
 from officialaccount.models import Message
 from officialaccount.replies import NO_REPLY, Article, Reply, render_passive
 from officialaccount.wxml import MalformedXml, parse_fields
@@ -163,10 +170,7 @@ def _decode(query: Mapping[str, str], body: bytes, *, token: str, aes_key: str, 
     except MalformedXml:
         raise MalformedMessage()
     if not _is_encrypted(query):
-        # Plaintext mode, also with a key configured: the merchant may set the key before
-        # switching the account's mode in WeChat, and the URL signature is the same check
-        # either way. A plaintext body never carries our <Encrypt> forward.
-        outer.pop("Encrypt", None)
+        outer.pop("Encrypt", None)  # a plaintext body never carries our <Encrypt> forward
         return outer
     if not aes_key:
         raise MalformedMessage("encrypted message but no EncodingAESKey configured")
@@ -188,16 +192,20 @@ def _decode(query: Mapping[str, str], body: bytes, *, token: str, aes_key: str, 
 def callback_handle(*, query: Mapping[str, str], body: bytes, now: float | None = None) -> str:
     """Handle one POSTed message or event and return the response body.
 
-    Raises PayloadTooLarge, BadSignature, StaleTimestamp (before anything is parsed) or
-    MalformedMessage. Stores the message before answering; a retry gets the same answer."""
+    Raises PayloadTooLarge, BadSignature, StaleTimestamp, EncryptionRequired (before
+    anything is parsed) or MalformedMessage. Stores the message before answering; a
+    retry gets the same answer."""
     now = time.time() if now is None else now
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     token, aes_key, appid = settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_ENCODING_AES_KEY, settings.WECHAT_MP_APPID
     _verify_url_signature(query, token=token, now=now)
+    encrypted = _is_encrypted(query)
+    if not encrypted and aes_key and not settings.WECHAT_MP_ALLOW_PLAINTEXT:
+        raise EncryptionRequired()  # a downgrade: the URL signature does not cover the body
     inbound = Inbound.from_fields(_decode(query, body, token=token, aes_key=aes_key, appid=appid))
     plain = inbound_receive(inbound=inbound, now=now)
-    if not _is_encrypted(query) or plain in ("success", ""):
+    if not encrypted or plain in ("success", ""):
         # The reply goes back in the mode the message came in; `success` and the empty
         # reply are never encrypted (spec 1.2).
         return plain

@@ -16,6 +16,12 @@ class StaleTimestamp(DomainError):
     default_detail = "Timestamp outside the allowed window."
 
 
+class EncryptionRequired(DomainError):
+    code = "encryption_required"
+    status = 403
+    default_detail = "Safe mode is configured: the push must be encrypted."
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413

@@ -84,17 +84,32 @@ def test_compatible_mode_uses_only_the_decrypted_copy(client, safe_mode, hello_r
     assert (message.content, message.dedupe_key) == ("你好", "m:1001")
 
 
-def test_plaintext_message_is_answered_in_plaintext_when_a_key_is_configured(client, safe_mode, hello_rule):
-    """The account's mode is chosen in WeChat; a key set before the switch loses nothing."""
+@pytest.mark.parametrize("encrypt_type", [None, "raw", "des"])
+def test_a_plaintext_push_is_refused_when_a_key_is_configured(client, safe_mode, hello_rule, encrypt_type):
+    """With safe mode configured, a push that is not encrypted is a downgrade: its URL
+    signature does not cover the body, so anyone holding one signed URL could post any XML."""
+    extra = {"encrypt_type": encrypt_type} if encrypt_type else {}
+    response = post_plain(client, text_xml("你好"), **extra)
+    assert response.status_code == 403
+    assert response.content == b"encryption_required"
+    assert not Message.objects.exists()
+
+
+def test_a_plaintext_push_is_answered_in_plaintext_while_switching_over(client, safe_mode, hello_rule):
+    """WECHAT_MP_ALLOW_PLAINTEXT lets a key be set before the account switches mode in WeChat."""
+    safe_mode.WECHAT_MP_ALLOW_PLAINTEXT = True
     response = post_plain(client, text_xml("你好"))
     assert response.status_code == 200
     assert fromstring(response.content).findtext("Content") == "您好，欢迎光临"
     assert Message.objects.get().content == "你好"
+    assert open_envelope(post_safe(client, text_xml("你好", msg_id=2)).content)  # safe mode too
 
 
 def test_plaintext_message_with_a_bad_signature_is_refused_when_a_key_is_configured(client, safe_mode):
+    safe_mode.WECHAT_MP_ALLOW_PLAINTEXT = True
     response = post_plain(client, text_xml("你好"), signature="0" * 40)
     assert response.status_code == 403
+    assert response.content == b"bad_signature"
     assert not Message.objects.exists()
 
 
