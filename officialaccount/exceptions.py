@@ -22,6 +22,12 @@ class EncryptionRequired(DomainError):
     default_detail = "Safe mode is configured: the push must be encrypted."
 
 
+class NonceReused(DomainError):
+    code = "nonce_reused"
+    status = 403
+    default_detail = "This timestamp and nonce already signed another body."
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413

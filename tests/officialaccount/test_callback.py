@@ -6,9 +6,12 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from django.test import Client
 
-from officialaccount.models import Message, ReplyRule
+from officialaccount.models import Follower, Message, ReplyRule
 from tests.officialaccount.conftest import (
+    AES_KEY,
+    APPID,
     GH_ID,
+    TOKEN,
     URL,
     event_xml,
     open_envelope,
@@ -113,6 +116,26 @@ def test_plaintext_message_with_a_bad_signature_is_refused_when_a_key_is_configu
     assert not Message.objects.exists()
 
 
+@pytest.mark.parametrize("allow_plaintext_with_key", [False, True])
+def test_a_signed_url_cannot_carry_a_second_body(client, settings, hello_rule, allow_plaintext_with_key):
+    """Whoever saw one signed plaintext URL (proxy log, plain-HTTP hop) cannot post a forged
+    unsubscribe "from" the follower under it; WeChat's true retry still gets its reply."""
+    settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_APPID = TOKEN, APPID
+    settings.WECHAT_MP_ENCODING_AES_KEY = AES_KEY if allow_plaintext_with_key else ""
+    settings.WECHAT_MP_ALLOW_PLAINTEXT = allow_plaintext_with_key
+    Follower.objects.create(openid="o_follower_0001", is_subscribed=True)
+    seen = signed_query()
+    real = text_xml("你好", msg_id=777)
+    first = post_plain(client, real, **seen)
+    forged = post_plain(client, event_xml("unsubscribe", create_time=int(time.time())), **seen)
+    retry = post_plain(client, real, **seen)
+    assert (forged.status_code, forged.content) == (403, b"nonce_reused")
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.content == first.content
+    assert list(Message.objects.values_list("msg_type", flat=True)) == ["text"]
+    assert Follower.objects.get().is_subscribed
+
+
 def test_plaintext_mode_refuses_an_encrypted_message(client, plain_mode):
     response = post_plain(client, "<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>", encrypt_type="aes")
     assert response.status_code == 400
@@ -159,7 +182,6 @@ def test_forged_msg_signature_is_403(client, safe_mode):
 
 def test_encrypted_for_another_appid_is_400(client, safe_mode):
     from officialaccount import crypto
-    from tests.officialaccount.conftest import AES_KEY, TOKEN
 
     query = signed_query()
     encrypted = crypto.encrypt(encoding_aes_key=AES_KEY, appid="wx_other_app_0001", message=text_xml("x"))
