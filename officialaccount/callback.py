@@ -1,9 +1,11 @@
 """The callback's hot path: verify, parse, decide the reply, store once, answer.
 
-Processing order (spec 1.3): size, `signature` + timestamp window, parse with entities off,
-`msg_signature` + decrypt in safe/compatible mode, copy known fields, store under a unique key
-*with* the reply decided before the insert, answer. A new text message costs one SQL
-statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`); a retry finds the row and gets
+Processing order (spec 1.3): size, `signature` + timestamp window, with an AES key only
+encrypted pushes (unless WECHAT_MP_ALLOW_PLAINTEXT), parse with entities off, `msg_signature`
++ decrypt in safe/compatible mode, copy known fields, bind a plaintext body to its URL's
+(timestamp, nonce), store under a unique key *with* the reply decided before the insert,
+answer. A new text message costs one SQL statement (`INSERT … ON CONFLICT DO NOTHING
+RETURNING id`), plus one cache SET NX in plaintext mode; a retry finds the row and gets
 the stored reply. Events also update the follower, in the same transaction as the insert.
 """
 
@@ -16,11 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from officialaccount import crypto, rules
-from officialaccount.exceptions import BadSignature, MalformedMessage, PayloadTooLarge, StaleTimestamp
+from officialaccount.exceptions import (
+    BadSignature,
+    EncryptionRequired,
+    MalformedMessage,
+    NonceReused,
+    PayloadTooLarge,
+    StaleTimestamp,
+)
 from officialaccount.models import Message
 from officialaccount.replies import NO_REPLY, Article, Reply, render_passive
 from officialaccount.wxml import MalformedXml, parse_fields
@@ -29,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_SKEW_SECONDS = 300
+# A (timestamp, nonce) pair passes the window for up to 600 s (from 300 s before its
+# timestamp to 300 s after), so its body is remembered a little longer than that.
+NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS + 30
 PRODUCT_MATCHES = 3
 
 # Message types whose default/out-of-hours reply we give (unknown types get `success`).
@@ -163,10 +176,7 @@ def _decode(query: Mapping[str, str], body: bytes, *, token: str, aes_key: str, 
     except MalformedXml:
         raise MalformedMessage()
     if not _is_encrypted(query):
-        # Plaintext mode, also with a key configured: the merchant may set the key before
-        # switching the account's mode in WeChat, and the URL signature is the same check
-        # either way. A plaintext body never carries our <Encrypt> forward.
-        outer.pop("Encrypt", None)
+        outer.pop("Encrypt", None)  # a plaintext body never carries our <Encrypt> forward
         return outer
     if not aes_key:
         raise MalformedMessage("encrypted message but no EncodingAESKey configured")
@@ -185,19 +195,48 @@ def _decode(query: Mapping[str, str], body: bytes, *, token: str, aes_key: str, 
     return fields  # only the decrypted copy: compatible mode's plaintext is unauthenticated
 
 
+def _bind_nonce(query: Mapping[str, str], body: bytes) -> None:
+    """Refuse a second, different body under an already used (timestamp, nonce).
+
+    A plaintext push's signature covers only token, timestamp and nonce, so whoever saw one
+    signed URL could post any XML under it within the window. WeChat's true retry (the same
+    bytes) passes and gets its stored reply. Safe and compatible mode need no binding: their
+    `msg_signature` covers the envelope. One cache round trip (SET NX)."""
+    pair = f"{query.get('timestamp', '')}:{query.get('nonce', '')}"
+    key = "officialaccount:nonce:" + hashlib.sha256(pair.encode()).hexdigest()
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        if cache.add(key, digest, timeout=NONCE_TTL_SECONDS):
+            return
+        seen = cache.get(key)
+    except Exception as exc:
+        # Fail open: with the cache down we keep receiving followers' messages, guarded by
+        # the URL signature and the timestamp window, rather than lose them all.
+        logger.warning("nonce binding unavailable", extra={"event": {"error": type(exc).__name__}})
+        return
+    if seen is not None and seen != digest:  # None: expired meanwhile, or a fail-open cache
+        raise NonceReused()
+
+
 def callback_handle(*, query: Mapping[str, str], body: bytes, now: float | None = None) -> str:
     """Handle one POSTed message or event and return the response body.
 
-    Raises PayloadTooLarge, BadSignature, StaleTimestamp (before anything is parsed) or
-    MalformedMessage. Stores the message before answering; a retry gets the same answer."""
+    Raises PayloadTooLarge, BadSignature, StaleTimestamp, EncryptionRequired (before
+    anything is parsed), MalformedMessage or NonceReused. Stores the message before
+    answering; a retry gets the same answer."""
     now = time.time() if now is None else now
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     token, aes_key, appid = settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_ENCODING_AES_KEY, settings.WECHAT_MP_APPID
     _verify_url_signature(query, token=token, now=now)
+    encrypted = _is_encrypted(query)
+    if not encrypted and aes_key and not settings.WECHAT_MP_ALLOW_PLAINTEXT:
+        raise EncryptionRequired()  # a downgrade: the URL signature does not cover the body
     inbound = Inbound.from_fields(_decode(query, body, token=token, aes_key=aes_key, appid=appid))
+    if not encrypted:
+        _bind_nonce(query, body)  # only a well-formed message uses up its URL
     plain = inbound_receive(inbound=inbound, now=now)
-    if not _is_encrypted(query) or plain in ("success", ""):
+    if not encrypted or plain in ("success", ""):
         # The reply goes back in the mode the message came in; `success` and the empty
         # reply are never encrypted (spec 1.2).
         return plain
@@ -224,7 +263,11 @@ def _product_reply(text: str) -> Reply | None:
         from catalog.selectors import product_matches
     except ImportError:  # the catalog is optional for the official account
         return None
-    matches = product_matches(text=text[:100], limit=PRODUCT_MATCHES)
+    try:
+        matches = product_matches(text=text[:100], limit=PRODUCT_MATCHES)
+    except Exception as exc:  # the cache (catalog version) is down: store the message anyway
+        logger.warning("product match unavailable", extra={"event": {"error": type(exc).__name__}})
+        return None
     if not matches:
         return None
     best, others = matches[0], matches[1:]

@@ -16,6 +16,18 @@ class StaleTimestamp(DomainError):
     default_detail = "Timestamp outside the allowed window."
 
 
+class EncryptionRequired(DomainError):
+    code = "encryption_required"
+    status = 403
+    default_detail = "Safe mode is configured: the push must be encrypted."
+
+
+class NonceReused(DomainError):
+    code = "nonce_reused"
+    status = 403
+    default_detail = "This timestamp and nonce already signed another body."
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413

@@ -45,6 +45,11 @@ def callback(request):
         answer = callback_handle(query={k: query.get(k, "") for k in query}, body=body)
     except DomainError as exc:
         return _refuse(exc)
+    except Exception:
+        # Nothing was recorded (or we cannot tell): a 5xx makes WeChat retry. It reads no
+        # HTML error page, and no traceback may leave the server.
+        logger.exception("callback failed")
+        return HttpResponse("server_error", status=500, content_type="text/plain")
     return HttpResponse(answer, content_type="application/xml" if answer.startswith("<") else "text/plain")
 
 

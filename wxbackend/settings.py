@@ -291,6 +291,10 @@ WECHAT_MP_TOKEN = secret("WECHAT_MP_TOKEN", "dev_mp_token")
 # Optional: without it the account runs in plaintext mode.
 WECHAT_MP_ENCODING_AES_KEY = env.str("WECHAT_MP_ENCODING_AES_KEY", default="")
 
+# With the AES key set, only encrypted pushes are accepted: a plaintext push's signature does
+# not cover its body. `1` also accepts plaintext while the account switches mode in WeChat.
+WECHAT_MP_ALLOW_PLAINTEXT = env.bool("WECHAT_MP_ALLOW_PLAINTEXT", default=False)
+
 WECHAT_MINIAPP_APPID = secret("WECHAT_MINIAPP_APPID", "wx_dev_miniapp01")
 WECHAT_MINIAPP_SECRET = secret("WECHAT_MINIAPP_SECRET", "dev_miniapp_secret")
 

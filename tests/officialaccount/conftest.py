@@ -1,6 +1,7 @@
 """Helpers to talk to the callback as WeChat does: signed query strings, plaintext and
 encrypted bodies, a fresh in-process rule cache per test."""
 
+import secrets
 import time
 
 import pytest
@@ -56,8 +57,10 @@ def event_xml(event: str, *, openid: str = "o_follower_0001", create_time: int =
     )
 
 
-def signed_query(*, timestamp: int | None = None, nonce: str = "1785743913", token: str = TOKEN) -> dict:
+def signed_query(*, timestamp: int | None = None, nonce: str | None = None, token: str = TOKEN) -> dict:
+    """A signed query as WeChat builds one: a fresh nonce for every push."""
     ts = str(timestamp if timestamp is not None else int(time.time()))
+    nonce = nonce if nonce is not None else str(secrets.randbelow(10**10))
     return {"signature": crypto.sha1_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce,
             "openid": "o_follower_0001"}
 

@@ -326,8 +326,9 @@ def test_missing_msg_signature_is_403(client, safe_mode):
 
 
 def test_unknown_encrypt_type_is_refused(client, safe_mode):
+    """Anything but `aes` is not safe mode, so with a key configured it is a downgrade."""
     encrypted = crypto.encrypt(encoding_aes_key=AES_KEY, appid=APPID, message=text_xml("x", msg_id=92))
-    assert _post_envelope(client, encrypted, encrypt_type="des").status_code == 400
+    assert _post_envelope(client, encrypted, encrypt_type="des").status_code == 403
     assert not Message.objects.exists()
 
 

@@ -4,10 +4,14 @@ import time
 
 import pytest
 from defusedxml.ElementTree import fromstring
+from django.test import Client
 
-from officialaccount.models import Message, ReplyRule
+from officialaccount.models import Follower, Message, ReplyRule
 from tests.officialaccount.conftest import (
+    AES_KEY,
+    APPID,
     GH_ID,
+    TOKEN,
     URL,
     event_xml,
     open_envelope,
@@ -83,18 +87,53 @@ def test_compatible_mode_uses_only_the_decrypted_copy(client, safe_mode, hello_r
     assert (message.content, message.dedupe_key) == ("你好", "m:1001")
 
 
-def test_plaintext_message_is_answered_in_plaintext_when_a_key_is_configured(client, safe_mode, hello_rule):
-    """The account's mode is chosen in WeChat; a key set before the switch loses nothing."""
+@pytest.mark.parametrize("encrypt_type", [None, "raw", "des"])
+def test_a_plaintext_push_is_refused_when_a_key_is_configured(client, safe_mode, hello_rule, encrypt_type):
+    """With safe mode configured, a push that is not encrypted is a downgrade: its URL
+    signature does not cover the body, so anyone holding one signed URL could post any XML."""
+    extra = {"encrypt_type": encrypt_type} if encrypt_type else {}
+    response = post_plain(client, text_xml("你好"), **extra)
+    assert response.status_code == 403
+    assert response.content == b"encryption_required"
+    assert not Message.objects.exists()
+
+
+def test_a_plaintext_push_is_answered_in_plaintext_while_switching_over(client, safe_mode, hello_rule):
+    """WECHAT_MP_ALLOW_PLAINTEXT lets a key be set before the account switches mode in WeChat."""
+    safe_mode.WECHAT_MP_ALLOW_PLAINTEXT = True
     response = post_plain(client, text_xml("你好"))
     assert response.status_code == 200
     assert fromstring(response.content).findtext("Content") == "您好，欢迎光临"
     assert Message.objects.get().content == "你好"
+    assert open_envelope(post_safe(client, text_xml("你好", msg_id=2)).content)  # safe mode too
 
 
 def test_plaintext_message_with_a_bad_signature_is_refused_when_a_key_is_configured(client, safe_mode):
+    safe_mode.WECHAT_MP_ALLOW_PLAINTEXT = True
     response = post_plain(client, text_xml("你好"), signature="0" * 40)
     assert response.status_code == 403
+    assert response.content == b"bad_signature"
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("allow_plaintext_with_key", [False, True])
+def test_a_signed_url_cannot_carry_a_second_body(client, settings, hello_rule, allow_plaintext_with_key):
+    """Whoever saw one signed plaintext URL (proxy log, plain-HTTP hop) cannot post a forged
+    unsubscribe "from" the follower under it; WeChat's true retry still gets its reply."""
+    settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_APPID = TOKEN, APPID
+    settings.WECHAT_MP_ENCODING_AES_KEY = AES_KEY if allow_plaintext_with_key else ""
+    settings.WECHAT_MP_ALLOW_PLAINTEXT = allow_plaintext_with_key
+    Follower.objects.create(openid="o_follower_0001", is_subscribed=True)
+    seen = signed_query()
+    real = text_xml("你好", msg_id=777)
+    first = post_plain(client, real, **seen)
+    forged = post_plain(client, event_xml("unsubscribe", create_time=int(time.time())), **seen)
+    retry = post_plain(client, real, **seen)
+    assert (forged.status_code, forged.content) == (403, b"nonce_reused")
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.content == first.content
+    assert list(Message.objects.values_list("msg_type", flat=True)) == ["text"]
+    assert Follower.objects.get().is_subscribed
 
 
 def test_plaintext_mode_refuses_an_encrypted_message(client, plain_mode):
@@ -143,7 +182,6 @@ def test_forged_msg_signature_is_403(client, safe_mode):
 
 def test_encrypted_for_another_appid_is_400(client, safe_mode):
     from officialaccount import crypto
-    from tests.officialaccount.conftest import AES_KEY, TOKEN
 
     query = signed_query()
     encrypted = crypto.encrypt(encoding_aes_key=AES_KEY, appid="wx_other_app_0001", message=text_xml("x"))
@@ -159,6 +197,17 @@ def test_body_over_64_kb_is_413(client, plain_mode):
     response = post_plain(client, text_xml("x" * (65 * 1024)))
     assert response.status_code == 413
     assert not Message.objects.exists()
+
+
+def test_an_unexpected_failure_is_a_plain_text_500_so_wechat_retries(plain_mode, django_db_blocker):
+    """With the database out of reach nothing can be recorded: WeChat gets a bare 500 to
+    retry on, in its plain-text terms, not Django's HTML error page."""
+    client = Client(raise_request_exception=False)
+    with django_db_blocker.block():
+        response = post_plain(client, text_xml("你好"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "text/plain"
+    assert response.content == b"server_error"
 
 
 BILLION_LAUGHS = (
@@ -274,3 +323,17 @@ def test_event_retries_are_keyed_by_sender_and_time(client, plain_mode):
     assert Message.objects.count() == 1
     post_plain(client, event_xml("LOCATION", create_time=1764057601))
     assert Message.objects.count() == 2
+
+
+def test_two_clicks_in_one_second_are_two_messages_with_their_own_replies(client, plain_mode):
+    """A follower tapping two menu buttons within one second sends the same sender and
+    CreateTime; only the EventKey tells the events apart, so each gets its own reply."""
+    ReplyRule.objects.create(name="新品", trigger="click", keyword="NEW", text="本周新品")
+    ReplyRule.objects.create(name="客服", trigger="click", keyword="HELP", text="客服在线")
+    first = post_plain(client, event_xml("CLICK", event_key="NEW", create_time=1764057600))
+    second = post_plain(client, event_xml("CLICK", event_key="HELP", create_time=1764057600))
+    assert fromstring(first.content).findtext("Content") == "本周新品"
+    assert fromstring(second.content).findtext("Content") == "客服在线"
+    assert sorted(Message.objects.values_list("event_key", "reply_text")) == [
+        ("HELP", "客服在线"), ("NEW", "本周新品"),
+    ]

@@ -2,6 +2,7 @@
 event rules, product news replies, and the mini-program card sent by customer service."""
 
 import datetime
+import socket
 import time
 
 import pytest
@@ -41,12 +42,28 @@ def test_higher_priority_wins_and_inactive_rules_are_ignored(client, plain_mode)
     assert reply_to(client, "有优惠吗", 2).findtext("Content") == "low"
 
 
-def test_regex_rules_with_nested_repetition_or_too_long_are_refused():
-    for pattern in ["(a+)+$", "(x*)*y", "a" * 201, "([a-z]+)*"]:
+def test_regex_rules_too_long_or_beyond_a_linear_time_engine_are_refused():
+    """Back-references and look-arounds need backtracking, which one message can make take
+    minutes: the rule is refused when saved, with the reason shown to the merchant."""
+    for pattern, reason in [("a" * 201, "200"), (r"(a)\1", "\\1"), (r"价格(?=多少)", "(?="), ("(", "missing )")]:
         rule = ReplyRule(name="r", match="regex", keyword=pattern, text="t")
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as refused:
             rule.full_clean()
-    ReplyRule(name="ok", match="regex", keyword=r"^\d{6}$", text="t").full_clean()
+        assert reason in refused.value.message_dict["keyword"][0]
+    for pattern in [r"^\d{6}$", "(a+)+$", "(a|a?)+b", "((a)+)+b"]:  # nested repeats are harmless now
+        ReplyRule(name="ok", match="regex", keyword=pattern, text="t").full_clean()
+
+
+@pytest.mark.parametrize("pattern", ["(a|a?)+b", "((a)+)+b", "(a+)+b", "(.*a){12}b"])
+def test_a_catastrophic_regex_rule_answers_at_once(client, plain_mode, pattern):
+    """Patterns that backtrack exponentially in Python's `re` (holding the GIL, so every
+    thread of the worker stalls) match in linear time."""
+    ReplyRule.objects.create(name="bad", match="regex", keyword=pattern, text="hit")
+    AutoReplySettings.objects.create(default_reply_text="默认")
+    started = time.perf_counter()
+    assert reply_to(client, "a" * 24, 1).findtext("Content") == "默认"
+    assert time.perf_counter() - started < 0.5
+    assert reply_to(client, "A" * 20 + "b", 2).findtext("Content") == "hit"  # still case-insensitive
 
 
 def test_regex_input_is_bounded(client, plain_mode):
@@ -138,6 +155,30 @@ def test_text_naming_a_product_gets_a_news_reply(client, plain_mode, settings, t
     assert f"id%3D{cup.id}" in redirect["Location"]
     assert reply_to(client, "保温杯", 2).findtext("Articles/item/Title").startswith("316不锈钢保温杯")
     assert reply_to(client, "有没有雨伞", 3).findtext("Content") == "默认"  # falls back
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_text_is_stored_and_answered_without_products_while_the_cache_is_down(client, plain_mode, settings):
+    """With Redis unreachable the catalog cannot be matched, but the message is stored and
+    gets the default reply, not a 500 that WeChat's retries would meet again."""
+    from tests.factories import ProductFactory, SkuFactory
+
+    SkuFactory(product=ProductFactory(title="316不锈钢保温杯 500ml"), price_fen=8900)
+    AutoReplySettings.objects.create(default_reply_text="默认")
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }}
+    response = post_plain(client, text_xml("有没有保温杯？", msg_id=7))
+    assert response.status_code == 200
+    assert fromstring(response.content).findtext("Content") == "默认"
+    assert Message.objects.get().content == "有没有保温杯？"
 
 
 def test_mini_program_card_is_sent_by_customer_service(client, plain_mode, wechat_sim, settings,
