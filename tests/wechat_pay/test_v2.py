@@ -64,11 +64,20 @@ def test_a_badly_signed_v2_request_is_a_signerror(wechat_sim, how):
         fields["sign_type"] = "SHA1"
         fields["sign"] = paycrypto.v2_sign(fields, key)
     answer = _post_xml("pay/unifiedorder", fields)
-    assert answer["return_code"] == "FAIL"
-    assert answer["err_code"] == "SIGNERROR"
+    # WeChat's shape: return_code FAIL with only a return_msg (no err_code, no sign).
+    assert answer == {"return_code": "FAIL", "return_msg": "签名错误"}
     [call] = store.calls(path="pay/unifiedorder")
     assert call["verdict"] == "signerror"
     assert pay_state.order_get("WX20261125000001") is None
+
+
+def test_a_signature_error_reaches_the_client_as_production_would_see_it(wechat_sim, settings):
+    settings.WECHAT_PAY_API_KEY = "0" * 32  # the merchant's key is not the one WeChat knows
+    client = pay_v2_client()
+    settings.WECHAT_PAY_API_KEY = "192006250b4c09247ec02edce69f6a2d"
+    with pytest.raises(GatewayRejected) as caught:
+        client.order.query(out_trade_no="WX20261125000001")
+    assert (caught.value.code, caught.value.http_status) == ("签名错误", 200)
 
 
 def test_malformed_xml_is_refused(wechat_sim):
