@@ -1,7 +1,9 @@
 """Fixtures that serve the project (and so the WeChat simulator) over real HTTP.
 
 `wechat_sim` points WECHAT_API_BASE / WECHAT_PAY_API_BASE at the simulator for one test and
-hands back helpers: `wechat_sim.issue_login_code("o_1")`, `wechat_sim.fail_next(path, 45009)`,
+hands back helpers: `wechat_sim.issue_login_code("o_1")` (o_1 becomes a user of the
+mini-program), `wechat_sim.set_user("o_1")` (a follower of the official account: openids
+belong to one app, as at WeChat), `wechat_sim.fail_next(path, 45009)`,
 `wechat_sim.calls("cgi-bin/user/info")`. The simulator keeps its state in the cache, which
 the suite clears around every test, and never touches the database.
 """

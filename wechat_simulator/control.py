@@ -41,12 +41,16 @@ def calls_json(request):
 @csrf_exempt
 @require_POST
 def login_code(request):
-    """{"openid"?, "unionid"?} → {"code", "openid"}: a code for POST /api/v1/auth/login."""
+    """{"openid"?, "unionid"?, "appid"?} → {"code", "openid", "appid"}: a code for POST
+    /api/v1/auth/login, which only the mini-program `appid` (default: ours) can exchange."""
     _enabled()
     data = _input(request)
+    appid = data.get("appid") or state.miniapp_appid()
+    if appid != state.miniapp_appid():
+        return JsonResponse({"code": "invalid", "detail": "appid is not the mini-program's"}, status=400)
     openid = data.get("openid") or "o_sim_" + secrets.token_hex(8)
-    code = state.issue_login_code(openid, data.get("unionid") or None)
-    return _answer(request, {"code": code, "openid": openid})
+    code = state.issue_login_code(openid, data.get("unionid") or None, appid=appid)
+    return _answer(request, {"code": code, "openid": openid, "appid": appid})
 
 
 @csrf_exempt
@@ -61,7 +65,8 @@ def phone_code(request):
 @csrf_exempt
 @require_POST
 def user(request):
-    """{"openid", …user/info fields} → {"user"}: create or change a follower."""
+    """{"openid", …user/info fields} → {"user"}: create or change a follower of the
+    official account."""
     _enabled()
     data = _input(request)
     openid = data.pop("openid", "")

@@ -3,7 +3,8 @@
 Endpoints live in the mp_* modules and register themselves with `@endpoint(path, …)`;
 each receives a `SimRequest` and returns the answer dict (or an `HttpResponse` for a
 file, like media/get) or raises `SimError(errcode)`.
-Order per call: injected failure (state.fail_next), HTTP method, access token, endpoint.
+Order per call: injected failure (state.fail_next), known path, HTTP method, access token,
+whether the token's app may use the API (48001), endpoint.
 Views never touch the database, so tests that use plain `django_db` can call them.
 """
 
@@ -50,22 +51,28 @@ class SimRequest:
         return self._data
 
 
+MP, MINIAPP = "mp", "miniapp"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     path: str
     methods: tuple[str, ...]
     token: bool
+    app: str | None  # MP or MINIAPP: only that kind of app may call it; None: both
     handler: Callable[[SimRequest], dict | HttpResponse]
 
 
 ROUTES: dict[str, Endpoint] = {}
 
 
-def endpoint(path: str, *, methods: tuple[str, ...] = ("POST",), token: bool = True):
-    """Register a handler for `path` (as WeChat spells it, no leading slash)."""
+def endpoint(path: str, *, methods: tuple[str, ...] = ("POST",), token: bool = True,
+             app: str | None = MP):
+    """Register a handler for `path` (as WeChat spells it, no leading slash), callable with
+    a token of an `app` (MP, MINIAPP, or None for both)."""
 
     def register(handler):
-        ROUTES[path] = Endpoint(path, methods, token, handler)
+        ROUTES[path] = Endpoint(path, methods, token, app, handler)
         return handler
 
     return register
@@ -102,13 +109,15 @@ def _answer(sim: SimRequest) -> dict:
         if failure["errcode"] or failure["status"] != 200:
             raise SimError(failure["errcode"], failure["errmsg"], failure["status"])
     found = ROUTES.get(sim.path)
-    if found is None:
-        raise SimError(40066, "invalid url (simulator does not know it)", status=404)
+    if found is None:  # WeChat answers HTTP 200 with an errcode, so SDKs see one
+        raise SimError(40066, "invalid url (simulator does not know it)")
     if sim.method not in found.methods:
         raise SimError(43002 if "POST" in found.methods else 43001,
                        f"require {' or '.join(found.methods)} method")
     if found.token:
         sim.appid = _token_owner(sim.query.get("access_token", ""))
+        if found.app and app_kind(sim.appid) != found.app:
+            raise SimError(48001, "api unauthorized")
     return found.handler(sim)
 
 
@@ -127,6 +136,11 @@ def known_apps() -> dict[str, str]:
     """appid → secret for the two apps in settings (read per call)."""
     return {settings.WECHAT_MP_APPID: settings.WECHAT_MP_SECRET,
             settings.WECHAT_MINIAPP_APPID: settings.WECHAT_MINIAPP_SECRET}
+
+
+def app_kind(appid: str | None) -> str | None:
+    """MP for the official account in settings, MINIAPP for the mini-program, else None."""
+    return {settings.WECHAT_MP_APPID: MP, settings.WECHAT_MINIAPP_APPID: MINIAPP}.get(appid or "")
 
 
 def mask(value):

@@ -3,7 +3,7 @@
 import time
 
 from wechat_simulator import state
-from wechat_simulator.mp import SimError, SimRequest, endpoint, known_apps
+from wechat_simulator.mp import MINIAPP, SimError, SimRequest, endpoint, known_apps
 
 CODE_ERRORS = {
     "invalid": (40029, "invalid code"),
@@ -12,7 +12,7 @@ CODE_ERRORS = {
 }
 
 
-@endpoint("sns/jscode2session", methods=("GET",), token=False)
+@endpoint("sns/jscode2session", methods=("GET",), token=False, app=MINIAPP)
 def jscode2session(sim: SimRequest) -> dict:
     q = sim.query
     apps = known_apps()
@@ -22,16 +22,16 @@ def jscode2session(sim: SimRequest) -> dict:
         raise SimError(40125, "invalid appsecret")
     if q.get("grant_type") != "authorization_code":
         raise SimError(40002, "invalid grant_type")
-    record = _take("login", q.get("js_code", ""))
+    record = _take("login", q.get("js_code", ""), q["appid"])
     answer = {"openid": record["openid"], "session_key": record["session_key"]}
     if record.get("unionid"):
         answer["unionid"] = record["unionid"]
     return answer
 
 
-@endpoint("wxa/business/getuserphonenumber")
+@endpoint("wxa/business/getuserphonenumber", app=MINIAPP)
 def getuserphonenumber(sim: SimRequest) -> dict:
-    record = _take("phone", str(sim.json().get("code", "")))
+    record = _take("phone", str(sim.json().get("code", "")), sim.appid)
     phone, country = record["phone"], record["country_code"]
     pure = phone.removeprefix("+" + country) if phone.startswith("+") else phone
     return {
@@ -46,8 +46,8 @@ def getuserphonenumber(sim: SimRequest) -> dict:
     }
 
 
-def _take(kind: str, code: str) -> dict:
-    record, problem = state.code_take(kind, code)
+def _take(kind: str, code: str, appid: str) -> dict:
+    record, problem = state.code_take(kind, code, appid=appid)
     if record is None:
         raise SimError(*CODE_ERRORS[problem])
     return record

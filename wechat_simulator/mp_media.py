@@ -13,7 +13,7 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "audio/amr": "amr", "voic
 MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-@endpoint("cgi-bin/media/get", methods=("GET",))
+@endpoint("cgi-bin/media/get", methods=("GET",), app=None)
 def media_get(sim: SimRequest) -> HttpResponse:
     media_id = sim.query.get("media_id", "")
     media = state.media_get(media_id) if MEDIA_ID.match(media_id) else None

@@ -25,13 +25,14 @@ QR_MAX_EXPIRE = 2_592_000
 def menu_create(sim: SimRequest) -> dict:
     buttons = sim.json().get("button")
     _check_buttons(buttons, sub=False)
-    state.menu_put({"button": buttons, "menuid": state.next_number("menuid")})
+    menu = {"button": [_stored(button) for button in buttons], "menuid": state.next_number("menuid")}
+    state.menu_put(sim.appid, menu)
     return {"errcode": 0, "errmsg": "ok"}
 
 
 @endpoint("cgi-bin/menu/get", methods=("GET",))
 def menu_get(sim: SimRequest) -> dict:
-    menu = state.menu_get()
+    menu = state.menu_get(sim.appid)
     if not menu:
         raise SimError(46003, "menu no exist")
     return {"menu": menu}
@@ -39,8 +40,18 @@ def menu_get(sim: SimRequest) -> dict:
 
 @endpoint("cgi-bin/menu/delete", methods=("GET",))
 def menu_delete(sim: SimRequest) -> dict:
-    state.menu_put(None)
+    state.menu_put(sim.appid, None)
     return {"errcode": 0, "errmsg": "ok"}
+
+
+def _stored(button: dict) -> dict:
+    """A checked button as menu/get shows it: a parent keeps its name and sub-buttons; a
+    leaf keeps its type, name and its type's fields, plus an empty `sub_button`."""
+    if button.get("sub_button"):
+        return {"name": button["name"], "sub_button": [_stored(sub) for sub in button["sub_button"]]}
+    kind = button["type"]
+    return {"type": kind, "name": button["name"], **{f: button[f] for f in BUTTON_FIELDS[kind]},
+            "sub_button": []}
 
 
 def _check_buttons(buttons, *, sub: bool) -> None:

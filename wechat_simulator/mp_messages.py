@@ -1,7 +1,10 @@
-"""Customer-service (5.3), template (5.1) and subscribe (5.2) messages."""
+"""Customer-service (5.3), template (5.1) and subscribe (5.2) messages.
+
+Each goes only to a user of the calling app: a follower of the official account, or an
+openid the mini-program issued (a login code); any other openid answers 40003."""
 
 from wechat_simulator import state
-from wechat_simulator.mp import SimError, SimRequest, endpoint
+from wechat_simulator.mp import MINIAPP, MP, SimError, SimRequest, app_kind, endpoint
 from wechat_simulator.mp_users import OPENID
 from wechat_simulator.subscribe_rules import value_ok
 
@@ -23,10 +26,10 @@ MINIPROGRAM_STATES = ("developer", "trial", "formal")
 LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
 
 
-@endpoint("cgi-bin/message/custom/send")
+@endpoint("cgi-bin/message/custom/send", app=None)
 def custom_send(sim: SimRequest) -> dict:
     data = sim.json()
-    user = _follower(data.get("touser"))
+    user = _recipient(sim, data.get("touser"))
     if user.get("window_closed"):
         raise SimError(45015, "response out of time limit or subscription is canceled")
     msgtype = data.get("msgtype")
@@ -48,7 +51,7 @@ def custom_send(sim: SimRequest) -> dict:
 @endpoint("cgi-bin/message/template/send")
 def template_send(sim: SimRequest) -> dict:
     data = sim.json()
-    _follower(data.get("touser"))
+    _recipient(sim, data.get("touser"))
     if not data.get("template_id"):
         raise SimError(40037, "invalid template_id")
     _check_data(data.get("data"))
@@ -58,12 +61,11 @@ def template_send(sim: SimRequest) -> dict:
     return {"errcode": 0, "errmsg": "ok", "msgid": state.next_msgid()}
 
 
-@endpoint("cgi-bin/message/subscribe/send")
+@endpoint("cgi-bin/message/subscribe/send", app=MINIAPP)
 def subscribe_send(sim: SimRequest) -> dict:
     """Every send is granted unless a test injects 43101 with state.fail_next."""
     data = sim.json()
-    if not isinstance(data.get("touser"), str) or not OPENID.match(data["touser"]):
-        raise SimError(40003, "invalid openid")
+    _recipient(sim, data.get("touser"))
     if not data.get("template_id"):
         raise SimError(40037, "invalid template_id")
     if data.get("miniprogram_state", "formal") not in MINIPROGRAM_STATES:
@@ -76,11 +78,13 @@ def subscribe_send(sim: SimRequest) -> dict:
     return {"errcode": 0, "errmsg": "ok", "msgid": state.next_msgid()}
 
 
-def _follower(openid) -> dict:
-    if not isinstance(openid, str) or not OPENID.match(openid):
+def _recipient(sim: SimRequest, openid) -> dict:
+    """The calling app's user `openid` (40003 otherwise); for the official account, one who
+    still follows it (43004 otherwise)."""
+    user = state.user_get(sim.appid, openid) if isinstance(openid, str) and OPENID.match(openid) else None
+    if user is None:
         raise SimError(40003, "invalid openid")
-    user = state.user_get(openid)
-    if not user.get("subscribe"):
+    if app_kind(sim.appid) == MP and not user.get("subscribe"):
         raise SimError(43004, "require subscribe")
     return user
 

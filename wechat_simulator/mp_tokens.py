@@ -6,14 +6,14 @@ from wechat_simulator import state
 from wechat_simulator.mp import SimError, SimRequest, endpoint, known_apps
 
 
-@endpoint("cgi-bin/token", methods=("GET",), token=False)
+@endpoint("cgi-bin/token", methods=("GET",), token=False, app=None)
 def token(sim: SimRequest) -> dict:
-    """Each call issues a NEW token (the old one keeps working until it expires)."""
+    """Each call issues a NEW token; the previous one works about five more minutes."""
     appid = _check_credentials(sim.query)
     return _answer(state.token_issue(appid, "token"))
 
 
-@endpoint("cgi-bin/stable_token", methods=("POST",), token=False)
+@endpoint("cgi-bin/stable_token", methods=("POST",), token=False, app=None)
 def stable_token(sim: SimRequest) -> dict:
     """Normal mode returns the current token; force_refresh issues a new one."""
     data = sim.json()

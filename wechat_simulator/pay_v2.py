@@ -1,6 +1,12 @@
 """Simulated WeChat Pay v2 (legacy) endpoints: unifiedorder, orderquery, closeorder,
 refund, refundquery (wechat-spec.md 7). Flat XML in and out: the request's `sign` is
-checked by its sign_type (SIGNERROR otherwise), answers are signed the same way."""
+checked by its sign_type, answers are signed the same way. A request refused before
+the business check (bad XML, bad sign, unknown mch_id) gets what WeChat sends: return_code
+FAIL and a return_msg, no err_code and no sign.
+
+Over plain HTTP the simulator cannot see a client certificate, so `secapi/` calls are not
+refused here without one; the client layer refuses them (wxbackend/wechat/pay.py) and
+tests/wechat_pay/test_v2.py serves them over mutual TLS."""
 
 from __future__ import annotations
 
@@ -45,8 +51,8 @@ def _xml(fields: dict, status: int = 200) -> HttpResponse:
     return HttpResponse(paycrypto.v2_dict_to_xml(fields), status=status, content_type="text/xml; charset=utf-8")
 
 
-def _fail(return_msg: str, **extra) -> dict:
-    return {"return_code": "FAIL", "return_msg": return_msg, **extra}
+def _fail(return_msg: str) -> dict:
+    return {"return_code": "FAIL", "return_msg": return_msg}
 
 
 def answer(request, route: str) -> HttpResponse:
@@ -56,30 +62,27 @@ def answer(request, route: str) -> HttpResponse:
     if handler is None or request.method != "POST":
         fields, verdict, status = _fail(f"{request.method} /{route} 不存在"), "not_found", 404
     else:
-        fields, verdict, status = _answer(request.body, route, handler, data), "ok", 200
-        if fields.get("return_code") != "SUCCESS":
-            verdict = (fields.get("err_code") or "fail").lower()
-        elif fields.get("result_code") != "SUCCESS":
-            verdict = fields.get("err_code", "fail").lower()
+        (fields, verdict), status = _answer(request.body, route, handler, data), 200
     store.record_call(api="pay", method=request.method, path=route, query=dict(request.GET.items()),
                       body=data or request.body.decode("utf-8", "replace"), status=status,
                       verdict=verdict, response=fields)
     return _xml(fields, status)
 
 
-def _answer(body: bytes, route: str, handler, parsed: dict) -> dict:
+def _answer(body: bytes, route: str, handler, parsed: dict) -> tuple[dict, str]:
+    """The answer's fields and the verdict the call log shows."""
     try:
         data = paycrypto.v2_xml_to_dict(body)
     except paycrypto.BadXml:
-        return _fail("XML格式错误", err_code="XML_FORMAT_ERROR")
+        return _fail("XML格式错误"), "xml_format_error"
     parsed.update(data)
     sign_type = data.get("sign_type") or "MD5"
     try:
         paycrypto.v2_verify(data, settings.WECHAT_PAY_API_KEY)
     except paycrypto.BadSignature:
-        return _fail("签名错误", err_code="SIGNERROR")
+        return _fail("签名错误"), "signerror"
     if data.get("mch_id") != settings.WECHAT_PAY_MCH_ID:
-        return _fail("mch_id参数格式错误", err_code="MCHID_NOT_EXIST")
+        return _fail("mch_id参数格式错误"), "mchid_not_exist"
     fields = {"return_code": "SUCCESS", "return_msg": "OK", "appid": data.get("appid", ""),
               "mch_id": settings.WECHAT_PAY_MCH_ID, "nonce_str": paycrypto.nonce_str(32)}
     failure = pay_state.take_failure(route)
@@ -91,7 +94,7 @@ def _answer(body: bytes, route: str, handler, parsed: dict) -> dict:
     except V2Error as exc:
         fields.update(result_code="FAIL", err_code=exc.err_code, err_code_des=exc.err_code_des)
     fields["sign"] = paycrypto.v2_sign(fields, settings.WECHAT_PAY_API_KEY, sign_type)
-    return fields
+    return fields, fields.get("err_code", "ok").lower()
 
 
 def _need(data: dict, *names: str) -> None:

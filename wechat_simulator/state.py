@@ -3,6 +3,10 @@
 Tests and the control page change it through the public functions at the top; the
 simulator's endpoints read it through the rest. Everything lives in `store` (the shared
 cache), so a test, the server thread and every runserver process see the same state.
+
+State is kept per appid, as WeChat keeps it: an openid exists only for the app that
+issued it. Followers of the official account come from `set_user`, users of the
+mini-program from `issue_login_code` (its openid is that app's from then on).
 """
 
 import base64
@@ -10,44 +14,62 @@ import secrets
 import time
 import uuid
 
+from django.conf import settings
+
 from wechat_simulator import store
 
 TOKEN_SECONDS = 7200
 CODE_SECONDS = 300
 STABLE_RENEW_BEFORE = 300  # stable_token hands out a new token 5 min before expiry (spec 3)
+REPLACED_TOKEN_SECONDS = 300  # a cgi-bin/token token lives ≈5 min after a newer one (spec 3)
 
 
 # --- For tests and the control page ----------------------------------------------------
 
 
-def issue_login_code(openid: str, unionid: str | None = None, *, session_key: str | None = None,
-                     expires_in: int = CODE_SECONDS) -> str:
-    """A `wx.login` code that jscode2session accepts once, within `expires_in` seconds."""
+def mp_appid() -> str:
+    return settings.WECHAT_MP_APPID
+
+
+def miniapp_appid() -> str:
+    return settings.WECHAT_MINIAPP_APPID
+
+
+def issue_login_code(openid: str, unionid: str | None = None, *, appid: str | None = None,
+                     session_key: str | None = None, expires_in: int = CODE_SECONDS) -> str:
+    """A `wx.login` code that jscode2session accepts once, within `expires_in` seconds, for
+    the mini-program `appid` (default: ours); `openid` becomes a user of that app."""
+    appid = appid or miniapp_appid()
     code = "sim_login_" + secrets.token_urlsafe(12)
     store.put(f"login:{code}", {
-        "openid": openid, "unionid": unionid, "expires_at": time.time() + expires_in,
+        "appid": appid, "openid": openid, "unionid": unionid, "expires_at": time.time() + expires_in,
         "session_key": session_key or base64.b64encode(secrets.token_bytes(16)).decode(),
     })
+    user = user_get(appid, openid) or {"openid": openid}
+    if unionid:
+        user["unionid"] = unionid
+    _user_put(appid, user)
     return code
 
 
-def issue_phone_code(phone: str, *, country_code: str = "86", expires_in: int = CODE_SECONDS) -> str:
-    """A getPhoneNumber code that getuserphonenumber accepts once, for `phone`."""
+def issue_phone_code(phone: str, *, appid: str | None = None, country_code: str = "86",
+                     expires_in: int = CODE_SECONDS) -> str:
+    """A getPhoneNumber code that getuserphonenumber of the mini-program `appid` (default:
+    ours) accepts once, for `phone`."""
     code = "sim_phone_" + secrets.token_urlsafe(12)
-    store.put(f"phone:{code}", {"phone": phone, "country_code": country_code,
-                                "expires_at": time.time() + expires_in})
+    store.put(f"phone:{code}", {"appid": appid or miniapp_appid(), "phone": phone,
+                                "country_code": country_code, "expires_at": time.time() + expires_in})
     return code
 
 
-def set_user(openid: str, **info) -> dict:
-    """Create or update a follower; `info` holds user/info fields (nickname, unionid,
-    subscribe, tagid_list, …) and `window_closed=True` (customer-service sends → 45015)."""
-    user = store.get(f"user:{openid}") or _default_user(openid)
+def set_user(openid: str, *, appid: str | None = None, **info) -> dict:
+    """Create or update a follower of the official account `appid` (default: ours); `info`
+    holds user/info fields (unionid, subscribe, tagid_list, …) and `window_closed=True`
+    (customer-service sends → 45015)."""
+    appid = appid or mp_appid()
+    user = user_get(appid, openid) or _default_user(openid)
     user.update(info)
-    store.put(f"user:{openid}", user)
-    openids = store.get("users") or []
-    if openid not in openids:
-        store.put("users", [*openids, openid])
+    _user_put(appid, user)
     return user
 
 
@@ -90,11 +112,19 @@ def qrcode(ticket: str) -> dict | None:
 
 
 def token_issue(appid: str, kind: str) -> dict:
-    """A new access token for `appid` ("token" or "stable" endpoint)."""
+    """A new access token for `appid` ("token" or "stable" endpoint). A new cgi-bin/token
+    token leaves the app's previous one about five more minutes (spec 3)."""
+    now = time.time()
     record = {"token": "SIM_" + secrets.token_urlsafe(96), "appid": appid, "kind": kind,
-              "expires_at": time.time() + TOKEN_SECONDS}
+              "expires_at": now + TOKEN_SECONDS}
     store.put(f"token:{record['token']}", record)
     store.put(f"token-n:{store.incr('token-seq')}", record["token"])
+    if kind == "token":
+        previous = token_lookup(store.get(f"token-latest:{appid}") or "")
+        store.put(f"token-latest:{appid}", record["token"])
+        if previous and previous["expires_at"] > now + REPLACED_TOKEN_SECONDS:
+            previous["expires_at"] = now + REPLACED_TOKEN_SECONDS
+            store.put(f"token:{previous['token']}", previous)
     return record
 
 
@@ -122,10 +152,11 @@ def stable_token(appid: str, *, force_refresh: bool) -> dict:
     return record
 
 
-def code_take(kind: str, code: str) -> tuple[dict | None, str]:
-    """Use a login or phone code once: (record, "") or (None, "invalid" | "used" | "expired")."""
+def code_take(kind: str, code: str, *, appid: str) -> tuple[dict | None, str]:
+    """Use a login or phone code of `appid` once: (record, "") or (None, "invalid" | "used" |
+    "expired"). Another app's code is invalid, as at WeChat."""
     record = store.get(f"{kind}:{code}") if code else None
-    if record is None:
+    if record is None or record["appid"] != appid:
         return None, "invalid"
     if not store.add(f"{kind}-used:{code}", True):
         return None, "used"
@@ -134,13 +165,21 @@ def code_take(kind: str, code: str) -> tuple[dict | None, str]:
     return record, ""
 
 
-def user_get(openid: str) -> dict:
-    """A follower: the one set with set_user, or a default profile for any other openid."""
-    return store.get(f"user:{openid}") or _default_user(openid)
+def user_get(appid: str, openid: str) -> dict | None:
+    """A user of `appid` (a follower, for the official account), or None: an openid the app
+    never issued."""
+    return store.get(f"user:{appid}:{openid}")
 
 
-def user_openids() -> list[str]:
-    return store.get("users") or []
+def user_openids(appid: str) -> list[str]:
+    return store.get(f"users:{appid}") or []
+
+
+def _user_put(appid: str, user: dict) -> None:
+    store.put(f"user:{appid}:{user['openid']}", user)
+    openids = user_openids(appid)
+    if user["openid"] not in openids:
+        store.put(f"users:{appid}", [*openids, user["openid"]])
 
 
 def user_page_size(default: int) -> int:
@@ -167,12 +206,12 @@ def next_number(name: str) -> int:
     return store.incr(f"seq:{name}")
 
 
-def menu_get() -> dict | None:
-    return store.get("menu")
+def menu_get(appid: str) -> dict | None:
+    return store.get(f"menu:{appid}")
 
 
-def menu_put(menu: dict | None) -> None:
-    store.put("menu", menu)
+def menu_put(appid: str, menu: dict | None) -> None:
+    store.put(f"menu:{appid}", menu)
 
 
 def qrcode_put(ticket: str, record: dict) -> None:
@@ -197,13 +236,15 @@ def media_get(media_id: str) -> dict | None:
     return store.get(f"media:{media_id}") if media_id else None
 
 
-def set_tag(tag_id: int, name: str) -> None:
-    """tags/get lists the tag `tag_id` named `name` (created or renamed)."""
-    tags = store.get("tags") or {}
+def set_tag(tag_id: int, name: str, *, appid: str | None = None) -> None:
+    """tags/get of the official account `appid` (default: ours) lists the tag `tag_id`
+    named `name` (created or renamed)."""
+    appid = appid or mp_appid()
+    tags = tags_all(appid)
     tags[int(tag_id)] = name
-    store.put("tags", tags)
+    store.put(f"tags:{appid}", tags)
 
 
-def tags_all() -> dict[int, str]:
+def tags_all(appid: str) -> dict[int, str]:
     """The account's tags, id → name (WeChat's three built-in ones are not listed)."""
-    return store.get("tags") or {}
+    return store.get(f"tags:{appid}") or {}

@@ -313,8 +313,9 @@ WECHAT_PAY_PUBLIC_KEY_PATH = secret(
     "WECHAT_PAY_PUBLIC_KEY_PATH", str(VAR_DIR / "dev_keys" / "wechatpay_public.pem"), required=_v3
 )
 WECHAT_PAY_API_KEY = secret("WECHAT_PAY_API_KEY", "192006250b4c09247ec02edce69f6a2d", required=not _v3)
-WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="")
-WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="")
+# v2's secapi/ calls (refunds) need the merchant certificate pair (mutual TLS, spec 7).
+WECHAT_PAY_CERT_PATH = secret("WECHAT_PAY_CERT_PATH", required=not _v3)
+WECHAT_PAY_KEY_PATH = secret("WECHAT_PAY_KEY_PATH", required=not _v3)
 WECHAT_PAY_NOTIFY_BASE_URL = secret("WECHAT_PAY_NOTIFY_BASE_URL", "http://127.0.0.1:8000")
 
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)

@@ -83,7 +83,8 @@ def test_sync_followers_imports_every_page(wechat_sim):
     assert Follower.objects.filter(is_subscribed=True).count() == 7
     assert Follower.objects.get(openid="o_sync_0001").unionid == "u_sync_1"
     assert sorted(t.tag_id for t in Follower.objects.get(openid="o_sync_0003").tags.all()) == [1, 3]
-    assert len(wechat_sim.calls("cgi-bin/user/get")) == 3
+    # WeChat's last page names its last openid too: an empty fourth page ends the listing.
+    assert len(wechat_sim.calls("cgi-bin/user/get")) == 4
     assert "7/7" in err.getvalue()  # the progress bar
 
 

@@ -36,6 +36,8 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "path", "make_call"), CASES, ids=[c[0] for c in CASES])
 def test_every_call_reaches_the_configured_base_and_nothing_else(wechat_sim, name, path, make_call):
+    wechat_sim.set_user("o_1")  # a follower of the official account
+    wechat_sim.issue_login_code("o_1")  # and a user of the mini-program
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add_passthru(wechat_sim.api_base + "/")  # any other URL is refused
         make_call(wechat_sim)

@@ -16,6 +16,7 @@ def _wechat_lines(caplog) -> list[dict]:
 
 
 def test_one_json_line_per_call_with_app_method_path_status_errcode_and_duration(wechat_sim, caplog):
+    wechat_sim.set_user("o_1")
     caplog.set_level(logging.INFO)
     call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_1"})
 
@@ -38,6 +39,7 @@ def test_failures_are_logged_as_warnings_with_their_errcode(wechat_sim, caplog):
 
 
 def test_no_secret_token_code_session_key_or_phone_reaches_the_log(wechat_sim, caplog, settings):
+    wechat_sim.set_user("o_1")
     caplog.set_level(logging.DEBUG)
     login_code = wechat_sim.issue_login_code("o_1", "u_1", session_key="c2Vzc2lvbi1rZXktMTIzNA==")
     phone_code = wechat_sim.issue_phone_code("13912345678")

@@ -19,8 +19,23 @@ def test_phone_code_and_user_controls(wechat_sim):
     info = call("miniapp", "POST", "wxa/business/getuserphonenumber", json={"code": phone["code"]})
     assert info["phone_info"]["purePhoneNumber"] == "13700000000"
 
-    requests.post(f"{wechat_sim.url}/__sim__/control/user", json={"openid": "o_9", "nickname": "阿九"}, timeout=5)
-    assert call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_9"})["nickname"] == "阿九"
+    requests.post(f"{wechat_sim.url}/__sim__/control/user", json={"openid": "o_9", "remark": "阿九"}, timeout=5)
+    assert call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_9"})["remark"] == "阿九"
+
+
+def test_a_login_code_is_for_the_mini_program_only(wechat_sim, settings):
+    url = f"{wechat_sim.url}/__sim__/control/login-code"
+    refused = requests.post(url, json={"appid": settings.WECHAT_MP_APPID}, timeout=5)
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid")
+
+    issued = requests.post(url, json={"openid": "o_dev", "appid": settings.WECHAT_MINIAPP_APPID}, timeout=5).json()
+    assert issued["appid"] == settings.WECHAT_MINIAPP_APPID
+    # Exchanged with the official account's appid and secret, as WeChat answers: 40029.
+    answer = requests.get(f"{wechat_sim.api_base}/sns/jscode2session", params={
+        "appid": settings.WECHAT_MP_APPID, "secret": settings.WECHAT_MP_SECRET, "js_code": issued["code"],
+        "grant_type": "authorization_code"}, timeout=5).json()
+    assert answer["errcode"] == 40029
+    assert code_to_session(issued["code"])["openid"] == "o_dev"  # still good for the mini-program
 
 
 def test_the_form_on_the_page_shows_the_issued_code(wechat_sim):
@@ -30,6 +45,7 @@ def test_the_form_on_the_page_shows_the_issued_code(wechat_sim):
 
 
 def test_the_page_and_calls_json_list_calls_newest_first(wechat_sim):
+    wechat_sim.set_user("o_1")
     call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_1"})
     call("mp", "GET", "cgi-bin/menu/delete")
 

@@ -2,8 +2,10 @@
 
 import pytest
 import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
 
-from wxbackend.wechat import GatewayRejected, call
+from wxbackend.wechat import GatewayRejected, call, get_access_token
 
 
 def _errcode(app, path, body):
@@ -24,10 +26,12 @@ SUBSCRIBE = "cgi-bin/message/subscribe/send"
     ({"touser": "bad openid!", "msgtype": "text", "text": {"content": "hi"}}, 40003),
 ])
 def test_customer_service_sends_are_checked_per_msgtype(wechat_sim, body, errcode):
+    wechat_sim.set_user("o_1")
     assert _errcode("mp", CUSTOM, body)[0] == errcode
 
 
 def test_customer_service_send_outside_the_48_hour_window_is_refused(wechat_sim):
+    wechat_sim.set_user("o_1")
     body = {"touser": "o_1", "msgtype": "miniprogrampage", "miniprogrampage": {
         "title": "保温杯", "appid": "wx_mini", "pagepath": "pages/product/detail?id=1", "thumb_media_id": "m1"}}
     assert call("mp", "POST", CUSTOM, json=body) == {"errcode": 0, "errmsg": "ok"}
@@ -37,6 +41,7 @@ def test_customer_service_send_outside_the_48_hour_window_is_refused(wechat_sim)
 
 
 def test_template_send_returns_a_msgid_and_needs_a_template_and_a_follower(wechat_sim):
+    wechat_sim.set_user("o_1")
     body = {"touser": "o_1", "template_id": "tpl_paid",
             "data": {"character_string1": {"value": "WX20261125000001"}}}
     first, second = (call("mp", "POST", "cgi-bin/message/template/send", json=body) for _ in range(2))
@@ -61,6 +66,7 @@ def test_template_send_returns_a_msgid_and_needs_a_template_and_a_follower(wecha
     ("unknownkind1", "x", False),
 ])
 def test_subscribe_values_follow_the_key_prefix_rules(wechat_sim, key, value, ok):
+    wechat_sim.issue_login_code("o_1")  # o_1 is a user of the mini-program
     body = {"touser": "o_1", "template_id": "tpl_1", "data": {key: {"value": value}}}
     if ok:
         assert call("miniapp", "POST", SUBSCRIBE, json=body)["errcode"] == 0
@@ -71,6 +77,7 @@ def test_subscribe_values_follow_the_key_prefix_rules(wechat_sim, key, value, ok
 
 
 def test_subscribe_send_refused_by_the_user_answers_43101(wechat_sim):
+    wechat_sim.issue_login_code("o_1")
     wechat_sim.fail_next(SUBSCRIBE, 43101, "user refuse to accept the msg")
     body = {"touser": "o_1", "template_id": "tpl_1", "data": {"thing1": {"value": "已发货"}}}
     assert _errcode("miniapp", SUBSCRIBE, body)[0] == 43101
@@ -82,6 +89,8 @@ def test_user_info_shows_what_set_user_said(wechat_sim):
     info = call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_1"})
     assert (info["subscribe"], info["unionid"], info["tagid_list"]) == (1, "u_1", [100])
     assert "window_closed" not in info
+    # WeChat stopped returning the nickname and the rest of the profile on 2021-12-27.
+    assert not {"nickname", "headimgurl", "sex", "city", "province", "country"} & set(info)
 
     wechat_sim.set_user("o_1", subscribe=0)
     assert call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_1"}) == {
@@ -94,18 +103,21 @@ def test_user_get_pages_with_next_openid(wechat_sim):
         wechat_sim.set_user(f"o_{n}")
     wechat_sim.set_user("o_2", subscribe=0)
 
-    seen, next_openid = [], ""
+    pages, next_openid = [], ""
     while True:
         page = call("mp", "GET", "cgi-bin/user/get", params={"next_openid": next_openid})
         assert page["total"] == 4
-        seen += page.get("data", {}).get("openid", [])
+        pages.append((page.get("data", {}).get("openid", []), page["next_openid"]))
         next_openid = page["next_openid"]
         if not next_openid:
             break
-    assert seen == ["o_0", "o_1", "o_3", "o_4"]
+    # The last page with openids names its last one too; only an empty page answers "".
+    assert pages == [(["o_0", "o_1"], "o_1"), (["o_3", "o_4"], "o_4"), ([], "")]
 
 
 def test_batchget_remark_and_tagging_change_what_user_info_shows(wechat_sim):
+    wechat_sim.set_user("o_1")
+    wechat_sim.set_user("o_2")
     call("mp", "POST", "cgi-bin/user/info/updateremark", json={"openid": "o_1", "remark": "VIP"})
     tag = call("mp", "POST", "cgi-bin/tags/create", json={"tag": {"name": "老客户"}})["tag"]["id"]
     call("mp", "POST", "cgi-bin/tags/members/batchtagging", json={"openid_list": ["o_1", "o_2"], "tagid": tag})
@@ -135,8 +147,15 @@ def test_menu_create_get_delete(wechat_sim):
     buttons = [{"type": "click", "name": "今日推荐", "key": "TODAY"},
                {"name": "商城", "sub_button": [{"type": "miniprogram", "name": "首页", "url": "https://a.example",
                                                 "appid": "wx_mini", "pagepath": "pages/index/index"}]}]
-    call("mp", "POST", MENU, json={"button": buttons})
-    assert call("mp", "GET", "cgi-bin/menu/get")["menu"]["button"] == buttons
+    call("mp", "POST", MENU, json={"button": [{**buttons[0], "extra": "dropped"}, buttons[1]]})
+    # WeChat's own shape: the menu under "menu", leaf buttons with an empty sub_button.
+    menu = call("mp", "GET", "cgi-bin/menu/get")["menu"]
+    assert menu["button"] == [
+        {"type": "click", "name": "今日推荐", "key": "TODAY", "sub_button": []},
+        {"name": "商城", "sub_button": [{"type": "miniprogram", "name": "首页", "url": "https://a.example",
+                                         "appid": "wx_mini", "pagepath": "pages/index/index", "sub_button": []}]},
+    ]
+    assert isinstance(menu["menuid"], int)
 
     call("mp", "GET", "cgi-bin/menu/delete")
     with pytest.raises(GatewayRejected) as caught:
@@ -161,6 +180,16 @@ def test_qrcodes_temporary_and_permanent(wechat_sim):
 def test_wrong_method_and_unknown_paths_answer_like_wechat_and_are_recorded(wechat_sim):
     assert requests.get(f"{wechat_sim.api_base}/{MENU}", timeout=5).json()["errcode"] == 43002
     unknown = requests.post(f"{wechat_sim.api_base}/cgi-bin/nothing/here", timeout=5)
-    assert unknown.status_code == 404
+    assert unknown.status_code == 200  # WeChat answers HTTP 200 with an errcode
     assert unknown.json() == {"errcode": 40066, "errmsg": "invalid url (simulator does not know it)"}
-    assert [c["status"] for c in wechat_sim.calls()] == [200, 404]
+    assert [c["status"] for c in wechat_sim.calls()] == [200, 200]
+
+
+def test_plain_wechatpy_sees_the_errcode_of_an_api_the_simulator_does_not_know(wechat_sim):
+    """With an HTTP 404, wechatpy would raise with errcode None (WeChat answers 200)."""
+    client = WeChatClient("unused", "unused", access_token=get_access_token("mp"))
+    client.API_BASE_URL = f"{wechat_sim.api_base}/cgi-bin/"
+    with pytest.raises(WeChatClientException) as caught:
+        client.menu.add_conditional({"button": [{"type": "click", "name": "x", "key": "k"}],
+                                     "matchrule": {"tag_id": "2"}})
+    assert caught.value.errcode == 40066

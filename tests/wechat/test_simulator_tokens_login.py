@@ -1,6 +1,9 @@
 """The simulator answers token and login calls as WeChat does (spec 3 and 4), over real
 HTTP. None of these tests may touch the database, and neither may the simulator."""
 
+import time
+from types import SimpleNamespace
+
 import pytest
 import requests
 
@@ -31,6 +34,25 @@ def test_cgi_bin_token_issues_a_new_token_each_call_for_either_app(wechat_sim, s
     assert all(a["expires_in"] > 7000 for a in answers)
 
 
+def test_a_new_cgi_bin_token_leaves_the_previous_one_about_five_minutes(wechat_sim, settings, monkeypatch):
+    query = {"grant_type": "client_credential", "appid": settings.WECHAT_MP_APPID,
+             "secret": settings.WECHAT_MP_SECRET}
+    first = _get(wechat_sim, "cgi-bin/token", **query)["access_token"]
+    stable = _stable(wechat_sim, settings)["access_token"]
+    second = _get(wechat_sim, "cgi-bin/token", **query)["access_token"]
+    wechat_sim.set_user("o_1")
+    for token in (first, second, stable):
+        assert _get(wechat_sim, "cgi-bin/user/info", access_token=token, openid="o_1")["openid"] == "o_1"
+
+    # Six minutes on (the simulator's clock): the replaced token is gone, stable_token's
+    # tokens are independent of cgi-bin/token's (spec 3).
+    later = time.time() + 360
+    monkeypatch.setattr("wechat_simulator.mp.time", SimpleNamespace(time=lambda: later, sleep=time.sleep))
+    assert _get(wechat_sim, "cgi-bin/user/info", access_token=first, openid="o_1")["errcode"] == 42001
+    for token in (second, stable):
+        assert _get(wechat_sim, "cgi-bin/user/info", access_token=token, openid="o_1")["openid"] == "o_1"
+
+
 def test_token_calls_check_grant_type_appid_and_secret(wechat_sim, settings):
     mp = settings.WECHAT_MP_APPID
     cases = [({"grant_type": "client_credential", "appid": "wx_nobody", "secret": "x"}, 40013),
@@ -54,6 +76,7 @@ def test_stable_token_returns_the_current_token_until_forced(wechat_sim, setting
 
 
 def test_token_protected_endpoints_refuse_missing_unknown_and_expired_tokens(wechat_sim, settings):
+    wechat_sim.set_user("o_1")
     token = _stable(wechat_sim, settings)["access_token"]
     assert _get(wechat_sim, "cgi-bin/user/info", openid="o_1")["errcode"] == 41001
     assert _get(wechat_sim, "cgi-bin/user/info", openid="o_1", access_token="forged")["errcode"] == 40001
@@ -99,6 +122,7 @@ def test_phone_number_carries_the_calling_apps_watermark_and_is_single_use(wecha
 
 
 def test_recorded_calls_hide_secrets_tokens_and_codes(wechat_sim, settings):
+    wechat_sim.set_user("o_1")
     code = wechat_sim.issue_login_code("o_1")
     code_to_session(code)
     call("mp", "GET", "cgi-bin/user/info", params={"openid": "o_1"})

@@ -33,6 +33,7 @@ def test_eight_threads_needing_a_token_at_once_make_one_stable_token_call(wechat
 
 def test_one_token_serves_many_calls(wechat_sim):
     for openid in ("o_1", "o_2", "o_3"):
+        wechat_sim.set_user(openid)
         call("mp", "GET", "cgi-bin/user/info", params={"openid": openid})
 
     assert len(wechat_sim.calls("cgi-bin/stable_token")) == 1

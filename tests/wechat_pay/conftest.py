@@ -1,15 +1,20 @@
-"""Pay fixtures: throw-away keys and known merchant settings for every pay test, and a small
-HTTP server standing in for the project's notify endpoints. The simulator itself is served
-by the shared `wechat_sim` fixture (tests/wechat_fixtures.py)."""
+"""Pay fixtures: throw-away keys and known merchant settings for every pay test, a small
+HTTP server standing in for the project's notify endpoints, and TLS certificates for v2's
+mutual-TLS `secapi/` calls (`merchant_cert`). The simulator itself is served by the shared
+`wechat_sim` fixture (tests/wechat_fixtures.py)."""
 
+import datetime
+import ipaddress
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 MCH_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000"
@@ -103,3 +108,52 @@ def notify_receiver(settings):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- v2 mutual TLS: the merchant certificate for secapi/ calls ---------------------------------
+
+
+def _key_and_cert(folder, name, *, issuer=None, ca=False, ip=None):
+    """An EC key and a certificate for `name`, signed by `issuer` (key, cert) or itself;
+    written to <folder>/<name>_key.pem and <name>_cert.pem."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer_key, issuer_cert = issuer or (key, None)
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder().subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+    if ip:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+                                        critical=False)
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    (folder / f"{name}_key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (folder / f"{name}_cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A CA (standing in for WeChat Pay's), the server's certificate for 127.0.0.1, the
+    merchant's client certificate (apiclient_cert.pem / apiclient_key.pem) and a stranger's."""
+    folder = tmp_path_factory.mktemp("tls")
+    ca = _key_and_cert(folder, "ca", ca=True)
+    _key_and_cert(folder, "server", issuer=ca, ip="127.0.0.1")
+    _key_and_cert(folder, "apiclient", issuer=ca)
+    _key_and_cert(folder, "stranger")
+    return folder
+
+
+@pytest.fixture
+def merchant_cert(settings, tls_files):
+    """The merchant certificate pair the v2 client needs for `secapi/` calls."""
+    settings.WECHAT_PAY_CERT_PATH = str(tls_files / "apiclient_cert.pem")
+    settings.WECHAT_PAY_KEY_PATH = str(tls_files / "apiclient_key.pem")
+    return settings

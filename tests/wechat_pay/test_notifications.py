@@ -100,7 +100,7 @@ def test_v2_payment_notification_is_signed_by_the_orders_sign_type(wechat_sim, n
     assert len(fields["time_end"]) == 14
 
 
-def test_v2_refund_notification_carries_req_info_and_no_sign(wechat_sim, notify_receiver, settings):
+def test_v2_refund_notification_carries_req_info_and_no_sign(wechat_sim, notify_receiver, merchant_cert, settings):
     settings.WECHAT_PAY_API_VERSION = "v2"
     client = pay_v2_client()
     client.order.create(trade_type="JSAPI", body="保温杯", total_fee=100, notify_url="https://shop.example.com/n/",

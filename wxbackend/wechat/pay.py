@@ -275,7 +275,9 @@ class ProjectWeChatPayV2(WeChatPayV2):
     """wechatpy's v2 client, built from settings, aimed at WECHAT_PAY_API_BASE.
 
     Answers are parsed with defusedxml and their `sign` checked (wechatpy checks none),
-    with the request's sign_type; failures raise PayUnavailable / PayRejected."""
+    with the request's sign_type; failures raise PayUnavailable / PayRejected. `secapi/`
+    calls (refunds) need the merchant certificate pair for mutual TLS (spec 7): without
+    it they raise PayRejected("MCH_CERT_MISSING") and send nothing."""
 
     order = _Order()
 
@@ -284,13 +286,14 @@ class ProjectWeChatPayV2(WeChatPayV2):
         return settings.WECHAT_PAY_API_BASE.rstrip("/") + "/"
 
     def __init__(self):
-        has_cert = bool(settings.WECHAT_PAY_CERT_PATH and settings.WECHAT_PAY_KEY_PATH)
+        cert, key = settings.WECHAT_PAY_CERT_PATH, settings.WECHAT_PAY_KEY_PATH
+        has_cert = bool(cert and key) and Path(cert).is_file() and Path(key).is_file()
         super().__init__(
             appid=settings.WECHAT_MINIAPP_APPID,
             api_key=settings.WECHAT_PAY_API_KEY,
             mch_id=settings.WECHAT_PAY_MCH_ID,
-            mch_cert=settings.WECHAT_PAY_CERT_PATH if has_cert else None,
-            mch_key=settings.WECHAT_PAY_KEY_PATH if has_cert else None,
+            mch_cert=cert if has_cert else None,
+            mch_key=key if has_cert else None,
             timeout=timeouts(),
         )
         self._http = SESSION
@@ -300,6 +303,9 @@ class ProjectWeChatPayV2(WeChatPayV2):
         started = time.perf_counter()
         status, code = None, None
         try:
+            if path.startswith("secapi/") and not self.mch_cert:
+                raise PayRejected("MCH_CERT_MISSING", f"{path} needs the merchant certificate: set "
+                                  "WECHAT_PAY_CERT_PATH and WECHAT_PAY_KEY_PATH to readable files")
             with _transport_errors(path):
                 return super()._request(method, url_or_endpoint, **kwargs)
         except WeChatPayException as exc:  # raise_for_status inside wechatpy
