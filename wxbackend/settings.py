@@ -183,6 +183,13 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Admin: CSV import/export (django-import-export) -------------------------------------
+
+# Import writes rows past the change form and export reads them all: without these, any
+# staff user may do both, whatever their model permissions.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 # --- Django REST framework ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
