@@ -190,6 +190,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
+# --- Client addresses: how many proxies to trust -----------------------------------------
+
+# Throttles key anonymous clients by address. Behind N proxies that each append the address
+# they saw to X-Forwarded-For, the client is the N-th entry from the right (DRF's
+# NUM_PROXIES); anything further left was sent by the client and is ignored. With debug off
+# the app sits behind one TLS-terminating proxy; 0 means served directly (the peer address).
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0 if DEBUG else 1)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("DJANGO_NUM_PROXIES must be 0 or more")
+
 # --- Django REST framework ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -210,7 +220,10 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="20/min"),
         "customer": env.str("THROTTLE_CUSTOMER", default="600/min"),
         "anon": env.str("THROTTLE_ANON", default="1200/min"),
+        # Per client address, on catalog pages not yet cached (each stores a body for an hour).
+        "catalog": env.str("THROTTLE_CATALOG", default="120/min"),
     },
+    "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
