@@ -320,9 +320,11 @@ WECHAT_PAY_NOTIFY_BASE_URL = secret("WECHAT_PAY_NOTIFY_BASE_URL", "http://127.0.
 
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
 
-# Key for fields encrypted at rest (session_key, phone numbers). Falls back to one derived
-# from DJANGO_SECRET_KEY; set it explicitly so that rotating the secret key keeps data.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Keys for fields encrypted at rest (session_key, phone numbers), comma-separated: new
+# values use the first, reads try each (rotation: miniprogram_api/crypto.py). Required with
+# debug off, so rotating DJANGO_SECRET_KEY never locks customers out; in debug, unset means
+# a key derived from the secret key.
+FIELD_ENCRYPTION_KEY = secret("FIELD_ENCRYPTION_KEY")
 
 API_TOKEN_TTL = timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30))
 

@@ -16,3 +16,10 @@ def test_number_of_trusted_proxies_comes_from_the_environment():
     assert result.stdout.strip() == "2", result.stderr
     result = _manage("check", env={**SECURE_ENV, "DJANGO_NUM_PROXIES": "-1"})
     assert result.returncode != 0 and "DJANGO_NUM_PROXIES" in result.stderr
+
+
+def test_debug_off_without_a_field_encryption_key_stops_start_up():
+    env = {k: v for k, v in SECURE_ENV.items() if k != "FIELD_ENCRYPTION_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY" in [line for line in result.stderr.splitlines() if "missing" in line][0]
