@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from miniprogram_api.crypto import lookup_hash
+from miniprogram_api.crypto import lookup_hashes
 from miniprogram_api.models import Customer, SubscriptionGrant
 from miniprogram_api.selectors import customer_follower
 
@@ -41,7 +41,7 @@ class CustomerAdmin(admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term.isdigit() and len(term) >= 7:
-            queryset |= self.model.objects.filter(phone_hash__in=[lookup_hash(f"+86{term}")])
+            queryset |= self.model.objects.filter(phone_hash__in=lookup_hashes(f"+86{term}"))
         return queryset, may_have_duplicates
 
     def has_add_permission(self, request):

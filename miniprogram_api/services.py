@@ -5,14 +5,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from miniprogram_api import gateway
 from miniprogram_api.authentication import token_hash
-from miniprogram_api.crypto import lookup_hash
+from miniprogram_api.crypto import UnreadableValue, decrypt_any, encrypt, lookup_hash
 from miniprogram_api.exceptions import (
     InvalidCode,
     InvalidPhoneCode,
@@ -21,6 +23,7 @@ from miniprogram_api.exceptions import (
     WeChatRefused,
     WeChatUnavailable,
 )
+from miniprogram_api.fields import EncryptedTextField
 from miniprogram_api.models import ApiToken, Customer, SubscriptionGrant
 from wxbackend.wechat import GatewayRejected, GatewayUnavailable
 
@@ -188,3 +191,78 @@ def customer_erase(*, customer_id: int) -> None:
         phone_country_code="", phone_hash="", erased_at=now, updated_at=now,
     )
     logger.info("customer erased", extra={"event": {"customer": customer_id}})
+
+
+# --- FIELD_ENCRYPTION_KEY rotation -------------------------------------------------------
+
+
+@dataclass
+class FieldRotation:
+    """What `encrypted_fields_rotate` did to one encrypted column."""
+
+    label: str
+    reencrypted: int = 0
+    current: int = 0
+    unreadable: int = 0
+
+
+def encrypted_fields_rotate(*, batch_size: int = 500) -> list[FieldRotation]:
+    """Re-encrypt every stored value of every EncryptedTextField with the first key.
+
+    Walks each column in primary-key batches. A row is rewritten only while it still holds
+    the value read (a concurrent write is already under the first key and wins). Values
+    already under the first key, and values no key opens, are counted and left alone, so
+    running it again is harmless."""
+    return [
+        _encrypted_column_rotate(model=model, field=field, batch_size=batch_size)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
+def _encrypted_column_rotate(*, model, field, batch_size: int) -> FieldRotation:
+    result = FieldRotation(label=f"{model._meta.label}.{field.name}")
+    # Cast to text: the stored ciphertext itself, past the field's decryption.
+    rows = model._default_manager.annotate(_stored=Cast(field.name, TextField())).exclude(_stored="")
+    last_pk = None
+    while True:
+        batch = rows.order_by("pk") if last_pk is None else rows.filter(pk__gt=last_pk).order_by("pk")
+        batch = list(batch.values_list("pk", "_stored")[:batch_size])
+        if not batch:
+            return result
+        with transaction.atomic():
+            for pk, stored in batch:
+                try:
+                    plaintext, key_index = decrypt_any(stored)
+                except UnreadableValue:
+                    result.unreadable += 1
+                    continue
+                if key_index == 0:
+                    result.current += 1
+                    continue
+                result.reencrypted += rows.filter(pk=pk, _stored=stored).update(
+                    **{field.name: Value(encrypt(plaintext), output_field=TextField())}
+                )
+        last_pk = batch[-1][0]
+
+
+def customer_phone_hashes_refresh(*, batch_size: int = 500) -> int:
+    """Recompute phone lookup hashes with the first key; returns how many changed."""
+    changed, last_pk = 0, 0
+    while True:
+        batch = list(
+            Customer.objects.filter(pk__gt=last_pk).exclude(phone_hash="").order_by("pk")
+            .only("phone", "phone_country_code", "phone_hash")[:batch_size]
+        )
+        if not batch:
+            return changed
+        for customer in batch:
+            if not customer.phone:  # unreadable: keep the hash it has
+                continue
+            fresh = lookup_hash(f"+{customer.phone_country_code}{customer.phone}")
+            if fresh != customer.phone_hash:
+                changed += Customer.objects.filter(pk=customer.pk, phone_hash=customer.phone_hash).update(
+                    phone_hash=fresh
+                )
+        last_pk = batch[-1].pk

@@ -227,7 +227,7 @@ class MenuAdmin(admin.ModelAdmin):
     inlines = [MenuButtonInline]
     actions = ["push"]
 
-    @admin.action(description="推送到微信（menu/create）")
+    @admin.action(description="推送到微信（menu/create）", permissions=["change"])
     def push(self, request, queryset):
         for menu in queryset:
             try:
@@ -267,7 +267,7 @@ class QrSceneAdmin(admin.ModelAdmin):
     def followers(self, obj: QrScene) -> int:
         return obj.follower_count
 
-    @admin.action(description="生成二维码（qrcode/create）")
+    @admin.action(description="生成二维码（qrcode/create）", permissions=["change"])
     def create_codes(self, request, queryset):
         for scene in queryset:
             try:

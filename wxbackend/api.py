@@ -104,7 +104,15 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+class AddressRateThrottle(SimpleRateThrottle):
+    """A throttle keyed by the client's address: the peer's, or behind `NUM_PROXIES` trusted
+    proxies the address they appended to X-Forwarded-For (settings: DJANGO_NUM_PROXIES)."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginRateThrottle(AddressRateThrottle):
     """Throttle for the login endpoint, keyed by client address (rate `login`).
 
     Throttles keep WeChat's per-user quota (jscode2session: 100/min) from being burnt by one
@@ -112,8 +120,14 @@ class LoginRateThrottle(SimpleRateThrottle):
 
     scope = "login"
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+class CatalogRateThrottle(AddressRateThrottle):
+    """Per-address throttle for the public catalog (rate `catalog`).
+
+    It runs only when a request reaches DRF, i.e. when no cached body answered it: a page
+    not yet cached costs queries and stores a body, and each distinct query string is one."""
+
+    scope = "catalog"
 
 
 class CustomerRateThrottle(UserRateThrottle):

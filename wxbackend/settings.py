@@ -184,6 +184,23 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Admin: CSV import/export (django-import-export) -------------------------------------
+
+# Import writes rows past the change form and export reads them all: without these, any
+# staff user may do both, whatever their model permissions.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# --- Client addresses: how many proxies to trust -----------------------------------------
+
+# Throttles key anonymous clients by address. Behind N proxies that each append the address
+# they saw to X-Forwarded-For, the client is the N-th entry from the right (DRF's
+# NUM_PROXIES); anything further left was sent by the client and is ignored. With debug off
+# the app sits behind one TLS-terminating proxy; 0 means served directly (the peer address).
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0 if DEBUG else 1)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("DJANGO_NUM_PROXIES must be 0 or more")
+
 # --- Django REST framework ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -204,7 +221,10 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="20/min"),
         "customer": env.str("THROTTLE_CUSTOMER", default="600/min"),
         "anon": env.str("THROTTLE_ANON", default="1200/min"),
+        # Per client address, on catalog pages not yet cached (each stores a body for an hour).
+        "catalog": env.str("THROTTLE_CATALOG", default="120/min"),
     },
+    "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -320,9 +340,11 @@ WECHAT_PAY_NOTIFY_BASE_URL = secret("WECHAT_PAY_NOTIFY_BASE_URL", "http://127.0.
 
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
 
-# Key for fields encrypted at rest (session_key, phone numbers). Falls back to one derived
-# from DJANGO_SECRET_KEY; set it explicitly so that rotating the secret key keeps data.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Keys for fields encrypted at rest (session_key, phone numbers), comma-separated: new
+# values use the first, reads try each (rotation: miniprogram_api/crypto.py). Required with
+# debug off, so rotating DJANGO_SECRET_KEY never locks customers out; in debug, unset means
+# a key derived from the secret key.
+FIELD_ENCRYPTION_KEY = secret("FIELD_ENCRYPTION_KEY")
 
 API_TOKEN_TTL = timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30))
 

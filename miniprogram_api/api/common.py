@@ -17,7 +17,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from catalog.cache import catalog_version
-from wxbackend.api import Pagination
+from wxbackend.api import CatalogRateThrottle, Pagination
 
 
 class StrictCharField(serializers.CharField):
@@ -207,6 +207,8 @@ class CatalogCachedApi(APIView):
     permission_classes = [AllowAny]
     # No authentication either: the body must not depend on who asks, or the cache would leak.
     authentication_classes: list = []
+    # Checked on misses only: hits are answered in dispatch, before DRF's checks run.
+    throttle_classes = [CatalogRateThrottle]
     cache_params: tuple[str, ...] = ()
 
     def cache_query(self, request) -> list[tuple[str, str]]:

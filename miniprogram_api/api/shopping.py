@@ -159,8 +159,9 @@ class CartItemDetailApi(APIView):
 
 # --- Addresses ----------------------------------------------------------------------------------
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+# [0-9], not \d: Python's \d matches every script's digits ("13８００１３８０００").
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?$")
 
 
 def _validate_tel(value: str) -> str:
@@ -179,8 +180,8 @@ class AddressInputSerializer(serializers.Serializer):
     city_name = StrictCharField(max_length=32)
     county_name = StrictCharField(max_length=32)
     detail_info = StrictCharField(max_length=200)
-    postal_code = StrictRegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
-    national_code = StrictRegexField(r"^\d{6}$", required=False, allow_blank=True, max_length=16)
+    postal_code = StrictRegexField(r"^[0-9]{6}$", required=False, allow_blank=True, max_length=16)
+    national_code = StrictRegexField(r"^[0-9]{6}$", required=False, allow_blank=True, max_length=16)
     is_default = StrictBooleanField(required=False)
 
     def validate_tel_number(self, value: str) -> str:

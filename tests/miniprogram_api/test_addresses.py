@@ -59,6 +59,11 @@ def test_one_default_per_customer(customer_api, customer):
         ({"user_name": ""}, "user_name"),
         ({"detail_info": "长" * 201}, "detail_info"),
         ({"postal_code": "51000"}, "postal_code"),
+        # Other scripts' digits are digits to Python's \d, not to a courier (issue 12).
+        ({"tel_number": "13８００１３８０００"}, "tel_number"),
+        ({"tel_number": "020-８１１６７８８８"}, "tel_number"),
+        ({"postal_code": "٤٤٠١٠٥"}, "postal_code"),
+        ({"national_code": "４４０１０５"}, "national_code"),
         ({"province_name": None}, "province_name"),
         ({"is_default": "maybe"}, "is_default"),
     ],

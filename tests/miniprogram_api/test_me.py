@@ -1,6 +1,9 @@
 """The customer's profile, phone number, subscribe grants, export and erasure."""
 
+import time
+
 import pytest
+import responses
 from django.db import connection
 
 from miniprogram_api.models import ApiToken, Customer, SubscriptionGrant
@@ -74,6 +77,29 @@ def test_phone_code_errors(customer_api, wechat_sim):
     assert response.status_code == 503 and response.json()["code"] == "wechat_unavailable"
 
 
+def _phone_answer(appid: str) -> dict:
+    return {"errcode": 0, "errmsg": "ok", "phone_info": {
+        "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86",
+        "watermark": {"timestamp": int(time.time()), "appid": appid}}}
+
+
+@pytest.mark.parametrize(("watermark", "status"), [("ours", 200), ("wx_another_app_01", 502)])
+def test_phone_answer_watermarked_for_another_app_binds_nothing(customer_api, customer, wechat_sim, settings,
+                                                                watermark, status):
+    appid = settings.WECHAT_MINIAPP_APPID if watermark == "ours" else watermark
+    with responses.RequestsMock() as mock:
+        mock.add_passthru(wechat_sim.url)  # the access token still comes from the simulator
+        mock.post(f"{wechat_sim.api_base}/wxa/business/getuserphonenumber", json=_phone_answer(appid))
+        response = customer_api.post("/api/v1/me/phone", {"code": "phone-code"}, format="json")
+    assert response.status_code == status
+    customer.refresh_from_db()
+    if status == 502:
+        assert response.json()["code"] == "wechat_error"
+        assert (customer.phone, customer.phone_hash) == ("", "")
+    else:
+        assert customer.phone == "13800138000"
+
+
 def test_subscriptions_grant_one_send_per_accept(customer_api, customer):
     body = {"template_ids": ["T1", "T2", "T3"],
             "result": {"errMsg": "requestSubscribeMessage:ok", "T1": "accept", "T2": "reject", "T3": "accept"}}
@@ -88,6 +114,19 @@ def test_subscriptions_grant_one_send_per_accept(customer_api, customer):
     assert SubscriptionGrant.objects.get(customer=customer, template_id="T1").available == 2
     assert subscription_grant_consume(customer_id=customer.id, template_id="T1") is True
     assert subscription_grant_consume(customer_id=customer.id, template_id="T1") is True
+    assert subscription_grant_consume(customer_id=customer.id, template_id="T1") is False
+    assert subscription_grant_consume(customer_id=customer.id, template_id="T2") is False
+
+
+def test_ban_and_filter_answers_leave_no_send(customer_api, customer):
+    body = {"template_ids": ["T1", "T2", "T3"], "result": {"T1": "ban", "T2": "filter", "T3": "accept"}}
+    response = customer_api.post("/api/v1/me/subscriptions", body, format="json")
+    assert response.status_code == 200
+    assert response.json() == [
+        {"template_id": "T1", "available": 0, "last_result": "ban"},
+        {"template_id": "T2", "available": 0, "last_result": "filter"},
+        {"template_id": "T3", "available": 1, "last_result": "accept"},
+    ]
     assert subscription_grant_consume(customer_id=customer.id, template_id="T1") is False
     assert subscription_grant_consume(customer_id=customer.id, template_id="T2") is False
 
