@@ -130,4 +130,4 @@ def tags_get() -> list[TagInfo]:
     """The account's tags with their names (`tags/get`)."""
     data = call("mp", "GET", "cgi-bin/tags/get")
     return [TagInfo(tag_id=int(t["id"]), name=str(t.get("name") or "")[:30])
-            for t in data.get("tags") or () if isinstance(t, dict) and str(t.get("id", "")).isdigit()]
+            for t in data.get("tags") or () if isinstance(t, dict) and str(t.get("id", "")).isascii() and str(t.get("id", "")).isdigit()]

@@ -39,7 +39,7 @@ def callback(request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["GET", "POST"])
         declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        if not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY_BYTES:
             return HttpResponse("payload_too_large", status=413, content_type="text/plain")
         body = request.read(MAX_BODY_BYTES + 1)
         answer = callback_handle(query={k: query.get(k, "") for k in query}, body=body)

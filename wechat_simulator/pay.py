@@ -89,7 +89,7 @@ def check_v3_authorization(request, canonical_url: str) -> None:
     if auth["serial_no"] != settings.WECHAT_PAY_MCH_CERT_SERIAL:
         raise V3Error(401, "SIGN_ERROR", "商户证书序列号有误 (serial_no)")
     timestamp = auth["timestamp"]
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) >= paycrypto.V3_MAX_SKEW_SECONDS:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) >= paycrypto.V3_MAX_SKEW_SECONDS:
         raise V3Error(401, "SIGN_ERROR", "签名时间戳与当前时间相差超过 5 分钟 (timestamp)")
     message = paycrypto.v3_request_message(request.method, canonical_url, timestamp, auth["nonce_str"], request.body)
     if not paycrypto.rsa_verify(_merchant_public_key(), message, auth["signature"]):

@@ -124,7 +124,7 @@ def test_a_body_of_exactly_64_kb_is_accepted_and_one_byte_more_is_413(client, pl
     assert list(Message.objects.values_list("dedupe_key", flat=True)) == ["m:42"]
 
 
-@pytest.mark.parametrize("declared", ["", "abc", "-1", "99999999999999999999"])
+@pytest.mark.parametrize("declared", ["", "abc", "-1", "99999999999999999999", "²", "١٢"])
 def test_a_body_without_a_usable_content_length_is_never_read_past_the_limit(client, plain_mode, declared):
     """Without a Content-Length (chunked) Django reads no body at all: 400; a bogus one: 413."""
     over = _padded_text(LIMIT + 1, 44)
