@@ -2,11 +2,13 @@
 are verified, and failures become GatewayUnavailable / GatewayRejected."""
 
 import logging
+import time
 
 import pytest
 import requests
 import responses
 
+from tests.sockets import hung_server
 from tests.wechat_pay.helpers import order_body
 from wechat_simulator import pay_state, store
 from wxbackend.wechat import GatewayRejected, GatewayUnavailable, paycrypto
@@ -125,6 +127,21 @@ def test_timeouts_and_refused_connections_are_unavailable(settings):
     with pytest.raises(GatewayUnavailable) as caught:
         v3_request("GET", "/v3/refund/domestic/refunds/R1")
     assert caught.value.code == "CONNECTION"
+
+
+def test_an_endpoint_slower_than_the_read_timeout_is_unavailable(settings):
+    """WeChat Pay answering (a 500) only after 1.5 s: with a 0.2 s read timeout the call gives
+    up in time and is transient, never left waiting for whatever comes late."""
+    late = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    settings.WECHAT_READ_TIMEOUT = 0.2
+    with hung_server(answer_after=1.5, answer=late) as port:
+        settings.WECHAT_PAY_API_BASE = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        with pytest.raises(GatewayUnavailable) as caught:
+            v3_request("POST", "/v3/pay/transactions/out-trade-no/WX1/close", json={"mchid": "1900000109"})
+        elapsed = time.monotonic() - started
+    assert caught.value.code == "TIMEOUT"
+    assert elapsed < 1.0
 
 
 def test_each_call_logs_one_line_without_secrets(only_the_simulator, caplog):
