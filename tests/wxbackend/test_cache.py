@@ -1,0 +1,69 @@
+"""A frozen or refused Redis costs the request path a short timeout, not seconds per call:
+the cache fails open (wxbackend/cache.py)."""
+
+import logging
+import time
+from contextlib import contextmanager
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from tests.sockets import hung_server, refused_port
+from wxbackend import cache as fail_open
+
+
+def _caches(port: int) -> dict:
+    return {
+        "default": {
+            "BACKEND": "wxbackend.cache.FailOpenRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+
+
+@contextmanager
+def _redis(kind: str):
+    """The default cache pointed at a Redis that accepts and never answers, or at a closed
+    port; the per-process skip window starts closed and is left closed."""
+    fail_open._skip_until.clear()
+    if kind == "frozen":
+        with hung_server() as port, override_settings(CACHES=_caches(port)):
+            yield
+    else:
+        with override_settings(CACHES=_caches(refused_port())):
+            yield
+    fail_open._skip_until.clear()
+
+
+def _timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_a_frozen_redis_costs_one_timeout_then_is_skipped(caplog):
+    with _redis("frozen"), caplog.at_level(logging.WARNING, logger="wxbackend.cache"):
+        assert _timed(lambda: cache.get("k", "default"))[1] >= 0.2  # one real timeout
+        for call, expected in [
+            (lambda: cache.get("k", "default"), "default"),
+            (lambda: cache.set("k", 1), None),
+            (lambda: cache.add("k", 1), False),
+            (lambda: cache.delete("k"), False),
+            (lambda: cache.get_many(["k"]), {}),
+        ]:
+            result, elapsed = _timed(call)
+            assert (result, elapsed < 0.05) == (expected, True)
+        with pytest.raises(ValueError):
+            cache.incr("k")  # as for a missing key, which callers already handle
+    assert [r.getMessage() for r in caplog.records] == ["cache unavailable: answering without it"]
+
+
+def test_redis_is_tried_again_after_the_skip_window(monkeypatch):
+    monkeypatch.setattr(fail_open, "SKIP_SECONDS", 0.3)
+    with _redis("frozen"):
+        cache.get("k")
+        assert _timed(lambda: cache.get("k"))[1] < 0.05
+        time.sleep(0.35)
+        assert _timed(lambda: cache.get("k"))[1] >= 0.2
