@@ -9,8 +9,13 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from officialaccount.models import Message
+from tests.factories import ProductFactory, SkuFactory
+from tests.officialaccount.conftest import TOKEN, post_plain, text_xml
 from tests.sockets import hung_server, refused_port
 from wxbackend import cache as fail_open
+
+pytestmark = pytest.mark.django_db
 
 
 def _caches(port: int) -> dict:
@@ -37,10 +42,43 @@ def _redis(kind: str):
     fail_open._skip_until.clear()
 
 
+@pytest.fixture(params=["frozen", "refused"])
+def redis_down(request):
+    with _redis(request.param):
+        yield request.param
+
+
 def _timed(call):
     started = time.monotonic()
     result = call()
     return result, time.monotonic() - started
+
+
+def test_the_catalog_answers_within_a_second(api, redis_down):
+    SkuFactory(product=ProductFactory(title="保温杯"), price_fen=1000)
+    for _ in range(3):  # each request reads the version, the body, then stores it
+        response, elapsed = _timed(lambda: api.get("/api/v1/products/"))
+        assert response.status_code == 200
+        assert [p["title"] for p in response.json()["results"]] == ["保温杯"]
+        assert elapsed < 1.0
+
+
+def test_a_catalog_write_while_redis_is_down_is_seen_at_once(api, redis_down):
+    product = ProductFactory(title="保温杯")
+    SkuFactory(product=product, price_fen=1000)
+    assert api.get("/api/v1/products/").json()["results"][0]["title"] == "保温杯"
+    product.title = "保温杯 新款"
+    product.save()
+    assert api.get("/api/v1/products/").json()["results"][0]["title"] == "保温杯 新款"
+
+
+def test_a_plaintext_callback_answers_within_a_second(client, settings, redis_down):
+    settings.WECHAT_MP_TOKEN = TOKEN
+    settings.WECHAT_MP_ENCODING_AES_KEY = ""
+    response, elapsed = _timed(lambda: post_plain(client, text_xml("你好")))
+    assert response.status_code == 200
+    assert elapsed < 1.0
+    assert Message.objects.filter(direction="in", content="你好").exists()
 
 
 def test_a_frozen_redis_costs_one_timeout_then_is_skipped(caplog):
