@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+import responses
 from django.core.cache import cache
 from django.test import override_settings
 
@@ -14,6 +15,7 @@ from tests.factories import ProductFactory, SkuFactory
 from tests.officialaccount.conftest import TOKEN, post_plain, text_xml
 from tests.sockets import hung_server, refused_port
 from wxbackend import cache as fail_open
+from wxbackend.wechat import get_access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +107,14 @@ def test_redis_is_tried_again_after_the_skip_window(monkeypatch):
         assert _timed(lambda: cache.get("k"))[1] < 0.05
         time.sleep(0.35)
         assert _timed(lambda: cache.get("k"))[1] >= 0.2
+
+
+@responses.activate
+def test_the_access_token_is_fetched_without_waiting_for_a_lock_nobody_can_take(settings, redis_down):
+    settings.WECHAT_API_BASE = "http://127.0.0.1:9/wechat"
+    responses.add(responses.POST, "http://127.0.0.1:9/wechat/cgi-bin/stable_token",
+                  json={"access_token": "TOKEN_WHILE_REDIS_IS_DOWN", "expires_in": 7200})
+    token, elapsed = _timed(lambda: get_access_token("mp"))
+    assert token == "TOKEN_WHILE_REDIS_IS_DOWN"
+    assert elapsed < 1.0
+    assert len(responses.calls) == 1
