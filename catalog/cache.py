@@ -8,26 +8,10 @@ stored its body under the intermediate version, which the second bump retires).
 
 import time
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.db import transaction
 
 VERSION_KEY = "catalog:version"
-
-
-def _raw_redis():
-    """A redis client kept on the cache backend, or None for other backends.
-
-    Django's RedisCache builds a new redis.Redis object on every call, which costs as much
-    as the round trip itself; the catalog's hot path reads the version on every request."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    client = backend.__dict__.get("_catalog_raw_client")
-    if client is None:
-        client = backend._cache.get_client(write=False)  # bound to the backend's own pool
-        backend.__dict__["_catalog_raw_client"] = client
-    return client
 
 
 def _fresh_start() -> int:
@@ -37,17 +21,14 @@ def _fresh_start() -> int:
 
 def catalog_version() -> int:
     """The current catalog version (one cache round trip when set)."""
-    client = _raw_redis()
-    if client is not None:
-        # RedisCache stores ints as plain Redis integers (what INCR needs), so the raw
-        # value is the number itself.
-        raw = client.get(cache.make_and_validate_key(VERSION_KEY))
-        version = int(raw) if raw is not None else None
-    else:
-        version = cache.get(VERSION_KEY)
+    version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, _fresh_start(), timeout=None)
         version = cache.get(VERSION_KEY)
+    if version is None:
+        # The cache is down (it fails open): a version no body was stored under, so
+        # nothing cached, here or in this process, is served for it.
+        return _fresh_start()
     return int(version)
 
 

@@ -1,13 +1,14 @@
 """The access token is shared through the cache and fetched once at a time (spec 3)."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from wxbackend.wechat import GatewayMisconfigured, GatewayRejected, call, get_access_token
+from wxbackend.wechat import GatewayMisconfigured, GatewayRejected, call, get_access_token, tokens
 from wxbackend.wechat.tokens import invalidate_access_token
 
 
@@ -89,3 +90,26 @@ def test_the_token_call_refusing_our_credentials_is_a_config_error(wechat_sim, e
     assert len(wechat_sim.calls("cgi-bin/stable_token")) == 1
     assert wechat_sim.calls("cgi-bin/user/info") == []
 
+
+
+def test_a_refresh_that_outlives_its_lock_leaves_another_process_lock_in_place(wechat_sim, settings, monkeypatch):
+    """WeChat takes longer than the lock lasts; meanwhile another process takes the lock for
+    its own refresh. Finishing late, this process must not release the other one's lock."""
+    monkeypatch.setattr(tokens, "LOCK_SECONDS", 1)
+    wechat_sim.fail_next("cgi-bin/stable_token", 0, delay=1.6)
+    lock_key = f"wechat:access_token:{settings.WECHAT_MP_APPID}:lock"
+    result = {}
+    refresher = threading.Thread(target=lambda: result.update(token=get_access_token("mp")))
+    refresher.start()
+
+    deadline = time.monotonic() + 1.5
+    while not cache.get(lock_key):  # the refresher holds the lock, then waits on WeChat
+        assert time.monotonic() < deadline, "the refresher never took the lock"
+        time.sleep(0.01)
+    while not cache.add(lock_key, "another-process", timeout=30):  # free once the first expired
+        assert time.monotonic() < deadline, "the first lock never expired"
+        time.sleep(0.05)
+    refresher.join(timeout=10)
+
+    assert result["token"] == wechat_sim.tokens()[0]["token"]
+    assert cache.get(lock_key) == "another-process"

@@ -2,11 +2,13 @@
 are verified, and failures become GatewayUnavailable / GatewayRejected."""
 
 import logging
+import time
 
 import pytest
 import requests
 import responses
 
+from tests.sockets import hung_server
 from tests.wechat_pay.helpers import order_body
 from wechat_simulator import pay_state, store
 from wxbackend.wechat import GatewayRejected, GatewayUnavailable, paycrypto
@@ -125,6 +127,70 @@ def test_timeouts_and_refused_connections_are_unavailable(settings):
     with pytest.raises(GatewayUnavailable) as caught:
         v3_request("GET", "/v3/refund/domestic/refunds/R1")
     assert caught.value.code == "CONNECTION"
+
+
+def test_an_endpoint_slower_than_the_read_timeout_is_unavailable(settings):
+    """WeChat Pay answering (a 500) only after 1.5 s: with a 0.2 s read timeout the call gives
+    up in time and is transient, never left waiting for whatever comes late."""
+    late = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    settings.WECHAT_READ_TIMEOUT = 0.2
+    with hung_server(answer_after=1.5, answer=late) as port:
+        settings.WECHAT_PAY_API_BASE = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        with pytest.raises(GatewayUnavailable) as caught:
+            v3_request("POST", "/v3/pay/transactions/out-trade-no/WX1/close", json={"mchid": "1900000109"})
+        elapsed = time.monotonic() - started
+    assert caught.value.code == "TIMEOUT"
+    assert elapsed < 1.0
+
+
+CLOSE_PATH = "/v3/pay/transactions/out-trade-no/WX20261125000001/close"
+
+
+def _close_answer_headers(settings, pay_key_files, how):
+    """Headers of a 204 close answer: unsigned, signed by an untrusted key, signed over a body
+    that was not sent, or with the signature of another answer."""
+    if how == "missing":
+        return {}
+    key_path = pay_key_files.other_private if how == "other key" else pay_key_files.wechat_private
+    signed_body = b'{"code":"SUCCESS"}' if how == "other body" else b""
+    headers = paycrypto.v3_signed_headers(signed_body, private_key=paycrypto.private_key_from_path(key_path),
+                                          serial=settings.WECHAT_PAY_PUBLIC_KEY_ID)
+    if how == "stale":
+        headers = paycrypto.v3_signed_headers(b"", private_key=paycrypto.private_key_from_path(key_path),
+                                              serial=settings.WECHAT_PAY_PUBLIC_KEY_ID,
+                                              timestamp=int(time.time()) - 600)
+    return headers
+
+
+@pytest.mark.parametrize("how", ["missing", "other key", "other body", "stale"])
+def test_a_204_close_answer_without_a_valid_signature_is_refused(settings, pay_key_files, how):
+    """A close order answered 204 with no body must still carry WeChat Pay's signature over
+    the empty body: anyone on the path could fake "closed" otherwise (spec 6.3)."""
+    headers = _close_answer_headers(settings, pay_key_files, how)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, settings.WECHAT_PAY_API_BASE + CLOSE_PATH, status=204, headers=headers)
+        with pytest.raises(GatewayUnavailable) as caught:
+            v3_request("POST", CLOSE_PATH, json={"mchid": "1900000109"})
+    assert caught.value.code == "ANSWER_SIGNATURE_INVALID"
+
+
+@pytest.mark.parametrize("how", ["missing", "other key", "other body"])
+def test_a_204_close_answer_without_a_valid_signature_is_refused_by_the_sdk_client(settings, pay_key_files, how):
+    headers = _close_answer_headers(settings, pay_key_files, how)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, settings.WECHAT_PAY_API_BASE + CLOSE_PATH, status=204, headers=headers)
+        with pytest.raises(GatewayUnavailable) as caught:
+            pay_v3_client().close(out_trade_no="WX20261125000001")
+    assert caught.value.code == "ANSWER_SIGNATURE_INVALID"
+
+
+def test_a_204_close_answer_signed_by_wechat_pay_is_accepted(settings, pay_key_files):
+    headers = paycrypto.v3_signed_headers(b"", serial=settings.WECHAT_PAY_PUBLIC_KEY_ID,
+                                          private_key=paycrypto.private_key_from_path(pay_key_files.wechat_private))
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, settings.WECHAT_PAY_API_BASE + CLOSE_PATH, status=204, headers=headers)
+        assert v3_request("POST", CLOSE_PATH, json={"mchid": "1900000109"}) == (204, {})
 
 
 def test_each_call_logs_one_line_without_secrets(only_the_simulator, caplog):

@@ -148,6 +148,30 @@ def test_v14_wrong_key_and_loose_padding_are_rejected():
         pc.v2_refund_decrypt("not base64!!", V10_KEY)
 
 
+def _req_info(padded: bytes) -> str:
+    aes_key = hashlib.md5(V10_KEY.encode()).hexdigest().encode()
+    enc = Cipher(algorithms.AES(aes_key), modes.ECB()).encryptor()
+    return base64.b64encode(enc.update(padded) + enc.finalize()).decode()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\x01\x02\x03\x04",  # says 4, but only the last byte is 4
+        b"\x05\x04\x04\x04",  # says 4, three of the four are 4
+        b"\x00" * 4,  # zero is never PKCS#7 padding
+    ],
+)
+def test_v14_req_info_whose_padding_bytes_do_not_match_is_rejected(tail):
+    """PKCS#7 pads with N bytes each worth N; a req_info whose last byte looks like padding
+    but whose other padding bytes differ is not WeChat's and is refused."""
+    plain = b"<root><out_trade_no>R1</out_trade_no></root>"  # 44 bytes: 4 to pad
+    padded = plain + tail  # decrypts to well-formed XML if only the last byte were read
+    assert len(padded) == 48
+    with pytest.raises(pc.BadCiphertext, match="padding"):
+        pc.v2_refund_decrypt(_req_info(padded), V10_KEY)
+
+
 # --- v3 -------------------------------------------------------------------------------------
 
 

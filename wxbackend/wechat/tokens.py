@@ -3,13 +3,16 @@
 One entry per appid holds the token and its expiry. When fewer than 5 minutes remain, the
 process that wins a cache lock (SET NX) asks `cgi-bin/stable_token` in normal mode (which
 hands concurrent callers the same token) and stores the answer; the others keep using the
-still-valid token or, if there is none, wait briefly for the winner's.
+still-valid token or, if there is none, wait briefly for the winner's. With the cache down
+(wxbackend.cache fails open) every caller asks stable_token itself rather than wait.
 """
 
 import time
 import uuid
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+
+from wxbackend.cache import cache_is_skipping
 
 from . import transport
 from .apps import credentials
@@ -43,6 +46,10 @@ def get_access_token(app: str) -> str:
                     cache.delete(lock_key)
         if remaining > 30:
             return token  # someone is refreshing; the old one still works meanwhile
+        if cache_is_skipping(caches["default"]):
+            # The cache is down: no lock can be taken and no token is shared. Ask WeChat
+            # directly (stable_token in normal mode hands concurrent callers one token).
+            return _refresh(app)
         if time.monotonic() > deadline:
             raise GatewayUnavailable(None, f"timed out waiting for another process's {app} access token")
         time.sleep(POLL_SECONDS)
