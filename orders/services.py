@@ -6,10 +6,12 @@ id (the stock UPDATEs)."""
 
 import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.exceptions import SkuUnavailable
@@ -335,3 +337,54 @@ def refund_request_create(*, order_id: int, reason: str) -> RefundRequest:
     if order.refund_requests.filter(status=RefundRequest.Status.OPEN).exists():
         raise RefundRequestOpen()
     return RefundRequest.objects.create(order=order, reason=reason)
+
+
+# --- Sweeps (Celery beat) ------------------------------------------------------------------
+
+
+def _sweep(*, status: str, since: Q, to: str, actor: str, reason: str, batch_size: int) -> int:
+    """Move every order in `status` matching `since` to `to`, in batches of ids (keyset by
+    id, so a run always ends). Each order changes in its own short transaction, under a lock
+    taken with SKIP LOCKED: a row another request or sweeper holds is left for the next run,
+    and a sweep never waits. Restart-safe: the database is the only state."""
+    moved, last_id = 0, 0
+    while True:
+        ids = list(
+            Order.objects.filter(since, status=status, pk__gt=last_id)
+            .order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return moved
+        last_id = ids[-1]
+        for order_id in ids:
+            with transaction.atomic():
+                locked = (
+                    Order.objects.select_for_update(skip_locked=True)
+                    .filter(since, pk=order_id, status=status).exists()
+                )
+                if locked:
+                    order_transition(order_id=order_id, to=to, actor=actor, reason=reason)
+                    moved += 1
+
+
+def order_close_unpaid(*, batch_size: int = 100) -> int:
+    """Close the orders still unpaid ORDER_PAYMENT_TIMEOUT_MINUTES after creation and give
+    their stock back; returns how many were closed."""
+    cutoff = timezone.now() - timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
+    # PAYMENTS: before closing, ask WeChat Pay about the order's attempts (outside any
+    # transaction): SUCCESS pays the order instead; otherwise close the WeChat order first
+    # (ORDERPAID there pays it too). See DESIGN-money-path.md, "Compensation, not hope".
+    return _sweep(
+        status=Status.PENDING_PAYMENT, since=Q(created_at__lt=cutoff), to=Status.CLOSED,
+        actor="system:payment_timeout", reason="not paid in time", batch_size=batch_size,
+    )
+
+
+def order_complete_delivered(*, batch_size: int = 100) -> int:
+    """Complete the orders shipped more than ORDER_AUTO_COMPLETE_DAYS ago whose customer
+    never confirmed receipt; returns how many were completed."""
+    cutoff = timezone.now() - timedelta(days=settings.ORDER_AUTO_COMPLETE_DAYS)
+    return _sweep(
+        status=Status.SHIPPED, since=Q(shipped_at__lt=cutoff), to=Status.COMPLETED,
+        actor="system:auto_complete", reason="receipt not confirmed in time", batch_size=batch_size,
+    )
