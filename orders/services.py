@@ -150,7 +150,7 @@ def address_delete(*, customer_id: int, address_id: int) -> None:
 Status = Order.Status
 
 ORDER_MAX_LINES = 50
-ORDER_MAX_QUANTITY = 99
+ORDER_MAX_QUANTITY = CART_MAX_QUANTITY
 
 # The one table of the order's life: which statuses may follow each status.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -272,11 +272,10 @@ def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **
         raise InvalidTransition(
             f"Order {order.order_no} is {old}; it cannot become {to}.", from_status=old, to_status=to
         )
-    now = timezone.now()
-    order.status = to
-    setattr(order, STAMPS[to], now)
     for name, value in fields.items():
         setattr(order, name, value)
+    order.status = to  # after `fields`, so that they can never set it
+    setattr(order, STAMPS[to], timezone.now())
     order.save(update_fields=["status", STAMPS[to], "updated_at", *fields])
     OrderEvent.objects.create(order=order, from_status=old, to_status=to, actor=actor, reason=reason)
     if to == Status.CLOSED or (to == Status.REFUNDED and order.shipped_at is None):
