@@ -14,9 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.exceptions import SkuUnavailable
-from catalog.models import Sku
-from catalog.selectors import category_hidden_ids, sku_get_on_sale
+from catalog.selectors import sku_get_on_sale, sku_map_on_sale
 from catalog.services import sku_stock_release_many, sku_stock_take_many
 from orders.exceptions import (
     AddressLimitReached,
@@ -185,22 +183,6 @@ def _new_order_no() -> str:
     return timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
 
 
-def _skus_on_sale(sku_ids: Sequence[int]) -> dict[int, Sku]:
-    """The SKUs whose product is on the shelf in a visible category (two queries); raises
-    SkuUnavailable naming the others."""
-    skus = {
-        sku.id: sku
-        for sku in Sku.objects.select_related("product")
-        .filter(pk__in=sku_ids, product__is_on_shelf=True)
-        .exclude(product__category_id__in=category_hidden_ids())
-    }
-    missing = [sku_id for sku_id in sku_ids if sku_id not in skus]
-    if missing:
-        names = ", ".join(str(sku_id) for sku_id in missing)
-        raise SkuUnavailable(f"SKU {names} does not exist or is not on sale.", sku_ids=missing)
-    return skus
-
-
 @transaction.atomic
 def order_create(*, customer_id: int, lines: Sequence[tuple[int, int]], address_id: int, remark: str = "") -> Order:
     """Create a pending_payment order from (sku_id, quantity) lines, one per SKU.
@@ -219,7 +201,7 @@ def order_create(*, customer_id: int, lines: Sequence[tuple[int, int]], address_
     address = Address.objects.filter(customer_id=customer_id, pk=address_id).first()
     if address is None:
         raise OrderAddressUnavailable()
-    skus = _skus_on_sale(list(quantities))
+    skus = sku_map_on_sale(sku_ids=quantities)
     sku_stock_take_many(quantities=quantities)
     order = _insert_order(
         customer_id=customer_id,
