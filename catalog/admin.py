@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from catalog.models import Category, Product, ProductImage, Sku
+from catalog.money import YuanAdminMixin, yuan
 from catalog.resources import ProductResource, SkuResource
 from catalog.services import product_set_on_shelf
 
@@ -20,7 +21,7 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
-class SkuInline(admin.TabularInline):
+class SkuInline(YuanAdminMixin, admin.TabularInline):
     model = Sku
     extra = 1
     fields = ("code", "attributes", "price_fen", "original_price_fen", "stock")
@@ -36,7 +37,7 @@ class ProductImageInline(admin.TabularInline):
 class ProductAdmin(ImportExportModelAdmin):
     resource_classes = [ProductResource]
     inlines = [SkuInline, ProductImageInline]
-    list_display = ("title", "cover_thumb", "category", "lowest_price_fen", "total_stock", "sales_count",
+    list_display = ("title", "cover_thumb", "category", "lowest_price", "total_stock", "sales_count",
                     "is_on_shelf", "sort_order", "created_at")
     list_filter = ("is_on_shelf", "category", "created_at")
     search_fields = ("title", "subtitle", "keywords", "skus__code")
@@ -60,9 +61,9 @@ class ProductAdmin(ImportExportModelAdmin):
             return "-"
         return format_html('<img src="{}" style="height:40px">', obj.cover.url)
 
-    @admin.display(description=_("lowest price (fen)"), ordering="_lowest_price_fen")
-    def lowest_price_fen(self, obj):
-        return obj._lowest_price_fen
+    @admin.display(description=_("lowest price"), ordering="_lowest_price_fen")
+    def lowest_price(self, obj):
+        return yuan(obj._lowest_price_fen)
 
     @admin.display(description=_("total stock"), ordering="_total_stock")
     def total_stock(self, obj):
@@ -80,14 +81,23 @@ class ProductAdmin(ImportExportModelAdmin):
 
 
 @admin.register(Sku)
-class SkuAdmin(ImportExportModelAdmin):
-    """Stock is edited right in the list (each save bumps the catalog version)."""
+class SkuAdmin(YuanAdminMixin, ImportExportModelAdmin):
+    """Stock is edited right in the list (each save bumps the catalog version); prices, in
+    yuan, on the SKU's page."""
 
     resource_classes = [SkuResource]
-    list_display = ("code", "product", "attributes", "price_fen", "original_price_fen", "stock")
-    list_editable = ("price_fen", "stock")
+    list_display = ("code", "product", "attributes", "price", "original_price", "stock")
+    list_editable = ("stock",)
     list_filter = ("product__is_on_shelf", "product__category")
     search_fields = ("code", "product__title")
     list_select_related = ("product",)
     autocomplete_fields = ("product",)
     list_per_page = 100
+
+    @admin.display(description=_("price"), ordering="price_fen")
+    def price(self, obj):
+        return yuan(obj.price_fen)
+
+    @admin.display(description=_("original price"), ordering="original_price_fen")
+    def original_price(self, obj):
+        return yuan(obj.original_price_fen)

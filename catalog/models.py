@@ -82,8 +82,8 @@ class Sku(models.Model):
     attributes = models.JSONField(
         _("attributes"), default=dict, blank=True, help_text=_('For example {"颜色": "红", "尺码": "M"}')
     )
-    price_fen = models.PositiveBigIntegerField(_("price (fen)"), validators=[MinValueValidator(1)])
-    original_price_fen = models.PositiveBigIntegerField(_("original price (fen)"), null=True, blank=True)
+    price_fen = models.PositiveBigIntegerField(_("price"), validators=[MinValueValidator(1)])
+    original_price_fen = models.PositiveBigIntegerField(_("original price"), null=True, blank=True)
     stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

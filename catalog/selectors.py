@@ -2,7 +2,7 @@
 official account uses for its replies."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -134,15 +134,24 @@ def product_get_on_shelf(*, product_id: int) -> Product:
 def sku_get_on_sale(*, sku_id: int) -> Sku:
     """A SKU whose product is on the shelf in a visible category; raises SkuUnavailable
     otherwise."""
-    sku = (
-        Sku.objects.select_related("product")
-        .filter(pk=sku_id, product__is_on_shelf=True)
+    return sku_map_on_sale(sku_ids=[sku_id])[sku_id]
+
+
+def sku_map_on_sale(*, sku_ids: Iterable[int]) -> dict[int, Sku]:
+    """{id: SKU} with their products, for SKUs whose product is on the shelf in a visible
+    category (two queries); raises SkuUnavailable naming every other id."""
+    sku_ids = list(sku_ids)
+    skus = {
+        sku.id: sku
+        for sku in Sku.objects.select_related("product")
+        .filter(pk__in=sku_ids, product__is_on_shelf=True)
         .exclude(product__category_id__in=category_hidden_ids())
-        .first()
-    )
-    if sku is None:
-        raise SkuUnavailable(f"SKU {sku_id} does not exist or is not on sale.")
-    return sku
+    }
+    missing = [sku_id for sku_id in sku_ids if sku_id not in skus]
+    if missing:
+        names = ", ".join(str(sku_id) for sku_id in missing)
+        raise SkuUnavailable(f"SKU {names} does not exist or is not on sale.", sku_ids=missing)
+    return skus
 
 
 # --- Product matching for the official account's replies ----------------------------------

@@ -1,7 +1,7 @@
 """Catalog writes that bypass model signals (bulk updates, stock counters); each bumps the
 catalog version so that the public API's cached responses never outlive the change."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 from django.db.models import F
@@ -32,21 +32,44 @@ def sku_stock_set(*, sku_id: int, stock: int) -> Sku:
 
 @transaction.atomic
 def sku_stock_take(*, sku_id: int, quantity: int) -> None:
-    """Take `quantity` units with one conditional UPDATE (no lock); raises OutOfStock."""
-    if quantity <= 0:
+    """Take `quantity` units of one SKU; raises OutOfStock."""
+    sku_stock_take_many(quantities={sku_id: quantity})
+
+
+@transaction.atomic
+def sku_stock_take_many(*, quantities: Mapping[int, int]) -> None:
+    """Take units of several SKUs ({sku_id: quantity}), all or none: one conditional
+    UPDATE per SKU (no read lock), in SKU id order so that concurrent takers lock rows in
+    one order and never deadlock. Raises OutOfStock naming every SKU that is short."""
+    if any(quantity <= 0 for quantity in quantities.values()):
         raise ValueError("quantity must be positive")
-    taken = Sku.objects.filter(pk=sku_id, stock__gte=quantity).update(stock=F("stock") - quantity)
-    if not taken:
-        raise OutOfStock(f"SKU {sku_id} has fewer than {quantity} left.", sku_id=sku_id)
+    short = [
+        sku_id
+        for sku_id in sorted(quantities)
+        if not Sku.objects.filter(pk=sku_id, stock__gte=quantities[sku_id]).update(
+            stock=F("stock") - quantities[sku_id]
+        )
+    ]
+    if short:
+        # Raising leaves the atomic block: the takes that succeeded roll back with it.
+        names = ", ".join(str(sku_id) for sku_id in short)
+        raise OutOfStock(f"Not enough stock for SKU {names}.", sku_ids=short)
     catalog_version_bump()
 
 
 @transaction.atomic
 def sku_stock_release(*, sku_id: int, quantity: int) -> None:
     """Give `quantity` units back (a cancelled or closed order)."""
-    if quantity <= 0:
+    sku_stock_release_many(quantities={sku_id: quantity})
+
+
+@transaction.atomic
+def sku_stock_release_many(*, quantities: Mapping[int, int]) -> None:
+    """Give units back ({sku_id: quantity}), in SKU id order like the takes."""
+    if any(quantity <= 0 for quantity in quantities.values()):
         raise ValueError("quantity must be positive")
-    Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)
+    for sku_id in sorted(quantities):
+        Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantities[sku_id])
     catalog_version_bump()
 
 

@@ -12,6 +12,13 @@ from miniprogram_api.api.customers import (
     MePhoneApi,
     MeSubscriptionsApi,
 )
+from miniprogram_api.api.orders import (
+    OrderCancelApi,
+    OrderConfirmReceiptApi,
+    OrderDetailApi,
+    OrderListApi,
+    OrderRefundRequestApi,
+)
 from miniprogram_api.api.shopping import AddressDetailApi, AddressListApi, CartItemDetailApi, CartItemListApi
 
 app_name = "miniprogram_api"
@@ -30,6 +37,11 @@ urlpatterns = [
     path("cart/items/<int:pk>/", CartItemDetailApi.as_view(), name="cart-item-detail"),
     path("addresses/", AddressListApi.as_view(), name="address-list"),
     path("addresses/<int:pk>/", AddressDetailApi.as_view(), name="address-detail"),
+    path("orders/", OrderListApi.as_view(), name="order-list"),
+    path("orders/<str:order_no>/", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:order_no>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:order_no>/confirm-receipt", OrderConfirmReceiptApi.as_view(), name="order-confirm-receipt"),
+    path("orders/<str:order_no>/refund-request", OrderRefundRequestApi.as_view(), name="order-refund-request"),
     # Last: whatever else lies under /api/v1/ answers a JSON 404 (see unknown_path).
     re_path(r"^(?P<rest>.*)$", unknown_path, name="unknown-path"),
 ]

@@ -1,4 +1,4 @@
-from wxbackend.api import DomainError, NotFound
+from wxbackend.api import Conflict, DomainError, NotFound
 
 
 class CartItemNotFound(NotFound):
@@ -25,3 +25,28 @@ class AddressLimitReached(DomainError):
     code = "address_limit"
     status = 400
     default_detail = "At most 20 addresses per customer."
+
+
+class OrderNotFound(NotFound):
+    default_detail = "No such order."
+
+
+class OrderAddressUnavailable(DomainError):
+    code = "address_unavailable"
+    status = 400
+    default_detail = "No such address among yours."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_detail = "The order cannot make this change in its current status."
+
+
+class RefundNotAllowed(Conflict):
+    code = "refund_not_allowed"
+    default_detail = "Only paid, shipped or completed orders can ask for a refund."
+
+
+class RefundRequestOpen(Conflict):
+    code = "refund_request_open"
+    default_detail = "A refund request for this order is already waiting for the shop."

@@ -1,10 +1,10 @@
-"""Reads of the cart and addresses, always scoped to one customer: another customer's ids
+"""Reads of the cart, addresses and orders, always scoped to one customer: another customer's ids
 are indistinguishable from ids that do not exist."""
 
 from django.db.models import QuerySet
 
-from orders.exceptions import AddressNotFound, CartItemNotFound
-from orders.models import Address, CartItem
+from orders.exceptions import AddressNotFound, CartItemNotFound, OrderNotFound
+from orders.models import Address, CartItem, Order
 
 
 def cart_item_list(*, customer_id: int) -> QuerySet[CartItem]:
@@ -32,3 +32,20 @@ def address_get(*, customer_id: int, address_id: int) -> Address:
     if address is None:
         raise AddressNotFound()
     return address
+
+
+def order_list(*, customer_id: int, status: str = "") -> QuerySet[Order]:
+    """The customer's orders, newest first, with items and refund requests (three queries
+    per page, whatever its length)."""
+    qs = Order.objects.filter(customer_id=customer_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id").prefetch_related("items", "refund_requests")
+
+
+def order_get(*, customer_id: int, order_no: str) -> Order:
+    """One of the customer's orders; another customer's answers OrderNotFound."""
+    order = order_list(customer_id=customer_id).filter(order_no=order_no).first()
+    if order is None:
+        raise OrderNotFound()
+    return order

@@ -1,13 +1,40 @@
-"""Writes to the cart and addresses. Each service locks the customer's row first, so that
-concurrent requests of one customer (two taps on "add to cart", two defaults) serialize."""
+"""Writes to the cart, addresses and orders. Each service locks the customer's row first, so
+that concurrent requests of one customer (two taps on "add to cart", two defaults) serialize.
+
+Locks are taken in one order everywhere: the customer's row, then the order's, then SKUs by
+id (the stock UPDATEs)."""
+
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
 
 from django.apps import apps
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
-from catalog.selectors import sku_get_on_sale
-from orders.exceptions import AddressLimitReached, CartFull, CartQuantityExceeded
-from orders.models import CART_MAX_QUANTITY, Address, Cart, CartItem
+from catalog.selectors import sku_get_on_sale, sku_map_on_sale
+from catalog.services import sku_stock_release_many, sku_stock_take_many
+from orders.exceptions import (
+    AddressLimitReached,
+    CartFull,
+    CartQuantityExceeded,
+    InvalidTransition,
+    OrderAddressUnavailable,
+    RefundNotAllowed,
+    RefundRequestOpen,
+)
+from orders.models import (
+    CART_MAX_QUANTITY,
+    Address,
+    Cart,
+    CartItem,
+    Order,
+    OrderEvent,
+    OrderItem,
+    RefundRequest,
+)
 from orders.selectors import address_get, cart_item_get
 
 CART_MAX_LINES = 100
@@ -114,3 +141,231 @@ def address_delete(*, customer_id: int, address_id: int) -> None:
         successor = Address.objects.filter(customer_id=customer_id).order_by("-updated_at", "-id").first()
         if successor is not None:
             Address.objects.filter(pk=successor.pk).update(is_default=True)
+
+
+# --- Orders ---------------------------------------------------------------------------------
+
+Status = Order.Status
+
+ORDER_MAX_LINES = 50
+ORDER_MAX_QUANTITY = CART_MAX_QUANTITY
+
+# The one table of the order's life: which statuses may follow each status.
+ALLOWED: dict[str, frozenset[str]] = {
+    Status.PENDING_PAYMENT: frozenset({Status.PAID, Status.CLOSED}),
+    Status.PAID: frozenset({Status.SHIPPED, Status.REFUNDING}),
+    Status.SHIPPED: frozenset({Status.COMPLETED, Status.REFUNDING}),
+    Status.COMPLETED: frozenset({Status.REFUNDING}),
+    Status.REFUNDING: frozenset({Status.REFUNDED}),
+    Status.CLOSED: frozenset(),
+    Status.REFUNDED: frozenset(),
+}
+
+# The timestamp each status stamps when reached.
+STAMPS: dict[str, str] = {
+    Status.PAID: "paid_at",
+    Status.SHIPPED: "shipped_at",
+    Status.COMPLETED: "completed_at",
+    Status.CLOSED: "closed_at",
+    Status.REFUNDING: "refunding_at",
+    Status.REFUNDED: "refunded_at",
+}
+
+REFUNDABLE = frozenset({Status.PAID, Status.SHIPPED, Status.COMPLETED})
+
+
+# --- Creation ---------------------------------------------------------------------------------
+
+
+def _new_order_no() -> str:
+    """`20261202225844` + 8 random digits: sortable by time, readable over the phone, and
+    within WeChat Pay's 32 characters for out_trade_no."""
+    return timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+
+
+@transaction.atomic
+def order_create(*, customer_id: int, lines: Sequence[tuple[int, int]], address_id: int, remark: str = "") -> Order:
+    """Create a pending_payment order from (sku_id, quantity) lines, one per SKU.
+
+    Prices, titles and the address are copied from the rows as they are now; the total is
+    computed here. Stock is taken for every line or none; the bought SKUs leave the cart.
+    Locks the customer, then the SKUs in id order. Raises ValueError for lines outside the
+    limits (the API validates them first), OrderAddressUnavailable, SkuUnavailable,
+    OutOfStock (naming the short SKUs)."""
+    quantities = dict(lines)
+    if not 1 <= len(lines) <= ORDER_MAX_LINES or len(quantities) != len(lines):
+        raise ValueError("1–50 lines, one per SKU")
+    if not all(1 <= q <= ORDER_MAX_QUANTITY for q in quantities.values()):
+        raise ValueError("quantity must be 1–99")
+    _lock_customer(customer_id)
+    address = Address.objects.filter(customer_id=customer_id, pk=address_id).first()
+    if address is None:
+        raise OrderAddressUnavailable()
+    skus = sku_map_on_sale(sku_ids=quantities)
+    sku_stock_take_many(quantities=quantities)
+    order = _insert_order(
+        customer_id=customer_id,
+        total_fen=sum(skus[sku_id].price_fen * quantity for sku_id, quantity in lines),
+        remark=remark,
+        **{field: getattr(address, field) for field in ADDRESS_FIELDS},
+    )
+    OrderItem.objects.bulk_create([
+        OrderItem(
+            order=order, sku=sku, product_id=sku.product_id, title=sku.product.title, sku_code=sku.code,
+            attributes=sku.attributes, image=sku.product.cover.name or "", unit_price_fen=sku.price_fen,
+            quantity=quantities[sku.id],
+        )
+        for sku in (skus[sku_id] for sku_id, _ in lines)
+    ])
+    OrderEvent.objects.create(order=order, to_status=order.status, actor=f"customer:{customer_id}")
+    CartItem.objects.filter(cart__customer_id=customer_id, sku_id__in=list(quantities)).delete()
+    return order
+
+
+def _insert_order(**fields) -> Order:
+    """Insert with a fresh order number, drawing again on the (rare) clash."""
+    for attempt in range(4):
+        try:
+            with transaction.atomic():  # a savepoint: a clash undoes only this insert
+                return Order.objects.create(order_no=_new_order_no(), **fields)
+        except IntegrityError:
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+# --- The state machine ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **fields) -> Order:
+    """The only writer of Order.status: lock the order's row, check ALLOWED, stamp the
+    status's time, write an OrderEvent, apply the status's own effects (stock back on
+    `closed`) and queue its side effects for after commit.
+
+    `fields` (e.g. carrier and tracking_no for `shipped`) are saved with the change. A repeat
+    of a change already made returns the order unchanged, without a second event; raises
+    InvalidTransition for a change the table does not allow."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    old = order.status
+    if old == to:
+        return order  # already done: a duplicate request or notification is harmless
+    if to not in ALLOWED[old]:
+        raise InvalidTransition(
+            f"Order {order.order_no} is {old}; it cannot become {to}.", from_status=old, to_status=to
+        )
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.status = to  # after `fields`, so that they can never set it
+    setattr(order, STAMPS[to], timezone.now())
+    order.save(update_fields=["status", STAMPS[to], "updated_at", *fields])
+    OrderEvent.objects.create(order=order, from_status=old, to_status=to, actor=actor, reason=reason)
+    if to == Status.CLOSED or (to == Status.REFUNDED and order.shipped_at is None):
+        # Goods that never left the warehouse go back on sale; a refund after shipping
+        # leaves stock to the merchant, who knows whether the parcel came back.
+        _release_stock(order)
+    _queue_side_effects(order=order, from_status=old, to_status=to)
+    return order
+
+
+def _release_stock(order: Order) -> None:
+    quantities: dict[int, int] = {}
+    for sku_id, quantity in order.items.filter(sku__isnull=False).values_list("sku_id", "quantity"):
+        quantities[sku_id] = quantities.get(sku_id, 0) + quantity
+    if quantities:
+        sku_stock_release_many(quantities=quantities)
+
+
+def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> None:
+    """The side effects of a transition that leave the database (notices, WeChat's
+    shipping-info upload, closing the WeChat Pay order), recorded in the transition's
+    transaction so that they happen exactly when it commits.
+
+    Nothing leaves yet: they are put here with `outbox_put(kind=..., key=..., payload=...)`
+    once the outbox lands (key by order and status, e.g. f"order:{order.id}:{to_status}",
+    so that handlers are idempotent)."""
+
+
+# --- What customers and staff do -----------------------------------------------------------
+
+
+def order_cancel(*, order_id: int, actor: str) -> Order:
+    """pending_payment → closed, stock back on sale. Idempotent; InvalidTransition once paid."""
+    return order_transition(order_id=order_id, to=Status.CLOSED, actor=actor, reason="cancelled")
+
+
+def order_confirm_receipt(*, order_id: int, actor: str) -> Order:
+    """shipped → completed. Idempotent; InvalidTransition from other statuses."""
+    return order_transition(order_id=order_id, to=Status.COMPLETED, actor=actor, reason="receipt confirmed")
+
+
+def order_ship(*, order_id: int, carrier: str, tracking_no: str, actor: str) -> Order:
+    """paid → shipped with the parcel's carrier and tracking number."""
+    return order_transition(
+        order_id=order_id, to=Status.SHIPPED, actor=actor, reason=f"{carrier} {tracking_no}",
+        carrier=carrier, tracking_no=tracking_no,
+    )
+
+
+@transaction.atomic
+def refund_request_create(*, order_id: int, reason: str) -> RefundRequest:
+    """Record a customer's refund request for staff to decide. Locks the order (so that it
+    cannot change status meanwhile); raises RefundNotAllowed outside paid, shipped and
+    completed, RefundRequestOpen while another request waits."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status not in REFUNDABLE:
+        raise RefundNotAllowed()
+    if order.refund_requests.filter(status=RefundRequest.Status.OPEN).exists():
+        raise RefundRequestOpen()
+    return RefundRequest.objects.create(order=order, reason=reason)
+
+
+# --- Sweeps (Celery beat) ------------------------------------------------------------------
+
+
+def _sweep(*, status: str, since: Q, to: str, actor: str, reason: str, batch_size: int) -> int:
+    """Move every order in `status` matching `since` to `to`, in batches of ids (keyset by
+    id, so a run always ends). Each order changes in its own short transaction, under a lock
+    taken with SKIP LOCKED: a row another request or sweeper holds is left for the next run,
+    and a sweep never waits. Restart-safe: the database is the only state."""
+    moved, last_id = 0, 0
+    while True:
+        ids = list(
+            Order.objects.filter(since, status=status, pk__gt=last_id)
+            .order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return moved
+        last_id = ids[-1]
+        for order_id in ids:
+            with transaction.atomic():
+                locked = (
+                    Order.objects.select_for_update(skip_locked=True)
+                    .filter(since, pk=order_id, status=status).exists()
+                )
+                if locked:
+                    order_transition(order_id=order_id, to=to, actor=actor, reason=reason)
+                    moved += 1
+
+
+def order_close_unpaid(*, batch_size: int = 100) -> int:
+    """Close the orders still unpaid ORDER_PAYMENT_TIMEOUT_MINUTES after creation and give
+    their stock back; returns how many were closed."""
+    cutoff = timezone.now() - timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
+    # PAYMENTS: before closing, ask WeChat Pay about the order's attempts (outside any
+    # transaction): SUCCESS pays the order instead; otherwise close the WeChat order first
+    # (ORDERPAID there pays it too). See DESIGN-money-path.md, "Compensation, not hope".
+    return _sweep(
+        status=Status.PENDING_PAYMENT, since=Q(created_at__lt=cutoff), to=Status.CLOSED,
+        actor="system:payment_timeout", reason="not paid in time", batch_size=batch_size,
+    )
+
+
+def order_complete_delivered(*, batch_size: int = 100) -> int:
+    """Complete the orders shipped more than ORDER_AUTO_COMPLETE_DAYS ago whose customer
+    never confirmed receipt; returns how many were completed."""
+    cutoff = timezone.now() - timedelta(days=settings.ORDER_AUTO_COMPLETE_DAYS)
+    return _sweep(
+        status=Status.SHIPPED, since=Q(shipped_at__lt=cutoff), to=Status.COMPLETED,
+        actor="system:auto_complete", reason="receipt not confirmed in time", batch_size=batch_size,
+    )

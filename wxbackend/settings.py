@@ -300,6 +300,12 @@ CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
     "task": "officialaccount.tasks.follower_interactions_sweep_task",
     "schedule": 60.0,
 }
+# Orders: unpaid ones close, delivered ones complete (sweeps over the database).
+CELERY_BEAT_SCHEDULE["orders-close-unpaid"] = {"task": "orders.tasks.order_close_unpaid_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["orders-complete-delivered"] = {
+    "task": "orders.tasks.order_complete_delivered_task",
+    "schedule": 3600.0,
+}
 
 # --- WeChat ---------------------------------------------------------------------------------
 
@@ -342,6 +348,8 @@ WECHAT_PAY_KEY_PATH = secret("WECHAT_PAY_KEY_PATH", required=not _v3)
 WECHAT_PAY_NOTIFY_BASE_URL = secret("WECHAT_PAY_NOTIFY_BASE_URL", "http://127.0.0.1:8000")
 
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+# Shipped orders whose customer never confirms receipt complete by themselves after this.
+ORDER_AUTO_COMPLETE_DAYS = env.int("ORDER_AUTO_COMPLETE_DAYS", default=10)
 
 # Keys for fields encrypted at rest (session_key, phone numbers), comma-separated: new
 # values use the first, reads try each (rotation: miniprogram_api/crypto.py). Required with

@@ -41,7 +41,7 @@ def test_admin_change_form_save_is_visible_next_request(api, admin_client, sku):
         "keywords": "", "is_on_shelf": "on", "sort_order": 0, "sales_count": 0,
         "skus-TOTAL_FORMS": 1, "skus-INITIAL_FORMS": 1, "skus-MIN_NUM_FORMS": 0, "skus-MAX_NUM_FORMS": 1000,
         "skus-0-id": sku.id, "skus-0-product": product.id, "skus-0-code": sku.code,
-        "skus-0-attributes": '{"颜色": "黑"}', "skus-0-price_fen": 4900, "skus-0-stock": 8,
+        "skus-0-attributes": '{"颜色": "黑"}', "skus-0-price_fen": "49.00", "skus-0-stock": 8,
         "images-TOTAL_FORMS": 0, "images-INITIAL_FORMS": 0, "images-MIN_NUM_FORMS": 0, "images-MAX_NUM_FORMS": 1000,
     }
     response = admin_client.post(f"/admin/catalog/product/{product.id}/change/", form)
