@@ -17,6 +17,7 @@ from miniprogram_api.api.orders import (
     OrderConfirmReceiptApi,
     OrderDetailApi,
     OrderListApi,
+    OrderPayApi,
     OrderRefundRequestApi,
 )
 from miniprogram_api.api.shopping import AddressDetailApi, AddressListApi, CartItemDetailApi, CartItemListApi
@@ -39,6 +40,7 @@ urlpatterns = [
     path("addresses/<int:pk>/", AddressDetailApi.as_view(), name="address-detail"),
     path("orders/", OrderListApi.as_view(), name="order-list"),
     path("orders/<str:order_no>/", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:order_no>/pay", OrderPayApi.as_view(), name="order-pay"),
     path("orders/<str:order_no>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<str:order_no>/confirm-receipt", OrderConfirmReceiptApi.as_view(), name="order-confirm-receipt"),
     path("orders/<str:order_no>/refund-request", OrderRefundRequestApi.as_view(), name="order-refund-request"),

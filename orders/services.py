@@ -36,6 +36,7 @@ from orders.models import (
     RefundRequest,
 )
 from orders.selectors import address_get, cart_item_get
+from wxbackend.outbox import outbox_put
 
 CART_MAX_LINES = 100
 ADDRESS_MAX = 20
@@ -157,7 +158,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     Status.SHIPPED: frozenset({Status.COMPLETED, Status.REFUNDING}),
     Status.COMPLETED: frozenset({Status.REFUNDING}),
     Status.REFUNDING: frozenset({Status.REFUNDED}),
-    Status.CLOSED: frozenset(),
+    # A payment that arrives after the order closed (the customer paid at the last second)
+    # pays it if its stock can be taken again (payments.services.payment_trade_apply).
+    Status.CLOSED: frozenset({Status.PAID}),
     Status.REFUNDED: frozenset(),
 }
 
@@ -260,6 +263,8 @@ def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **
     setattr(order, STAMPS[to], timezone.now())
     order.save(update_fields=["status", STAMPS[to], "updated_at", *fields])
     OrderEvent.objects.create(order=order, from_status=old, to_status=to, actor=actor, reason=reason)
+    if old == Status.CLOSED:
+        _take_stock(order)  # raises OutOfStock, undoing the change: the caller refunds
     if to == Status.CLOSED or (to == Status.REFUNDED and order.shipped_at is None):
         # Goods that never left the warehouse go back on sale; a refund after shipping
         # leaves stock to the merchant, who knows whether the parcel came back.
@@ -268,12 +273,21 @@ def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **
     return order
 
 
-def _release_stock(order: Order) -> None:
+def _quantities(order: Order) -> dict[int, int]:
     quantities: dict[int, int] = {}
     for sku_id, quantity in order.items.filter(sku__isnull=False).values_list("sku_id", "quantity"):
         quantities[sku_id] = quantities.get(sku_id, 0) + quantity
-    if quantities:
+    return quantities
+
+
+def _release_stock(order: Order) -> None:
+    if quantities := _quantities(order):
         sku_stock_release_many(quantities=quantities)
+
+
+def _take_stock(order: Order) -> None:
+    if quantities := _quantities(order):
+        sku_stock_take_many(quantities=quantities)
 
 
 def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> None:
@@ -281,9 +295,12 @@ def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> No
     shipping-info upload, closing the WeChat Pay order), recorded in the transition's
     transaction so that they happen exactly when it commits.
 
-    Nothing leaves yet: they are put here with `outbox_put(kind=..., key=..., payload=...)`
-    once the outbox lands (key by order and status, e.g. f"order:{order.id}:{to_status}",
-    so that handlers are idempotent)."""
+    Tasks of apps that depend on orders are named, not imported (imports point one way)."""
+    if to_status == Status.CLOSED and from_status == Status.PENDING_PAYMENT:
+        # Close the order's open WeChat Pay trades, so that nobody pays a closed order; a
+        # payment that beat the close pays it after all (or is refunded).
+        outbox_put(task="payments.tasks.payment_attempts_close_task", args=[order.pk],
+                   key=f"order:{order.pk}:close-trades")
 
 
 # --- What customers and staff do -----------------------------------------------------------
@@ -348,15 +365,14 @@ def _sweep(*, status: str, since: Q, to: str, actor: str, reason: str, batch_siz
                     moved += 1
 
 
-def order_close_unpaid(*, batch_size: int = 100) -> int:
+def order_close_unpaid(*, batch_size: int = 100, exclude_order_ids=()) -> int:
     """Close the orders still unpaid ORDER_PAYMENT_TIMEOUT_MINUTES after creation and give
-    their stock back; returns how many were closed."""
+    their stock back; returns how many were closed. `exclude_order_ids` (ids or a values
+    queryset) are left open: payments.services.payments_settle passes the orders whose
+    WeChat Pay trades it could not settle yet."""
     cutoff = timezone.now() - timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
-    # PAYMENTS: before closing, ask WeChat Pay about the order's attempts (outside any
-    # transaction): SUCCESS pays the order instead; otherwise close the WeChat order first
-    # (ORDERPAID there pays it too). See DESIGN-money-path.md, "Compensation, not hope".
     return _sweep(
-        status=Status.PENDING_PAYMENT, since=Q(created_at__lt=cutoff), to=Status.CLOSED,
+        status=Status.PENDING_PAYMENT, since=Q(created_at__lt=cutoff) & ~Q(pk__in=exclude_order_ids), to=Status.CLOSED,
         actor="system:payment_timeout", reason="not paid in time", batch_size=batch_size,
     )
 

@@ -41,10 +41,13 @@ UNFINISHED = (Status.PENDING, Status.DISPATCHED, Status.RUNNING)
 def outbox_put(*, task, args: Sequence = (), key: str) -> None:
     """Record `task(*args)` to run once after the caller's transaction commits.
 
-    `key` makes it idempotent: a second put with the same key is ignored (one INSERT …
-    ON CONFLICT DO NOTHING). `args` must be JSON values (ids, not instances)."""
+    `task` is a Celery task or its registered name (so that an app can ask for another
+    app's task without importing it against the dependency direction). `key` makes it
+    idempotent: a second put with the same key is ignored (one INSERT … ON CONFLICT DO
+    NOTHING). `args` must be JSON values (ids, not instances)."""
+    name = task if isinstance(task, str) else task.name
     OutboxItem.objects.bulk_create(
-        [OutboxItem(key=key[:200], task=task.name, args=list(args), available_at=timezone.now())],
+        [OutboxItem(key=key[:200], task=name, args=list(args), available_at=timezone.now())],
         ignore_conflicts=True,
     )
     transaction.on_commit(relay_kick)

@@ -301,7 +301,9 @@ CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
     "schedule": 60.0,
 }
 # Orders: unpaid ones close, delivered ones complete (sweeps over the database).
-CELERY_BEAT_SCHEDULE["orders-close-unpaid"] = {"task": "orders.tasks.order_close_unpaid_task", "schedule": 60.0}
+# Unpaid orders: trades queried (a lost notification pays the order), expired ones closed
+# at WeChat Pay, then the orders closed (payments settles, then calls orders' sweep).
+CELERY_BEAT_SCHEDULE["orders-close-unpaid"] = {"task": "payments.tasks.payments_settle_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["orders-complete-delivered"] = {
     "task": "orders.tasks.order_complete_delivered_task",
     "schedule": 3600.0,

@@ -33,6 +33,7 @@ from orders.services import (
     order_create,
     refund_request_create,
 )
+from payments.services import payment_prepare
 from wxbackend.api import CustomerRateThrottle, Pagination
 
 # --- Serializers --------------------------------------------------------------------------------
@@ -303,3 +304,45 @@ class OrderRefundRequestApi(APIView):
         order = order_get(customer_id=request.user.pk, order_no=order_no)
         refund_request_create(order_id=order.id, reason=data.validated_data["reason"])
         return _out(order_get(customer_id=request.user.pk, order_no=order_no), request, status=201)
+
+
+class PayParamsOutputSerializer(serializers.Serializer):
+    """Pass these to `wx.requestPayment` as they are (WeChat's own camelCase names)."""
+
+    appId = serializers.CharField()  # noqa: N815 - WeChat's wire names
+    timeStamp = serializers.CharField(help_text="Epoch seconds, as a string.")  # noqa: N815
+    nonceStr = serializers.CharField()  # noqa: N815
+    package = serializers.CharField(help_text="`prepay_id=…`")
+    signType = serializers.ChoiceField(choices=["RSA", "MD5", "HMAC-SHA256"])  # noqa: N815
+    paySign = serializers.CharField()  # noqa: N815
+
+
+class OrderPayApi(APIView):
+    throttle_classes = [CustomerRateThrottle]
+
+    @extend_schema(
+        operation_id="orders_pay",
+        summary="Get the parameters of wx.requestPayment",
+        description="For a `pending_payment` order. Asking again reuses the same WeChat Pay trade "
+        "(its prepay lasts until the order's payment deadline). The order becomes `paid` when WeChat "
+        "Pay notifies the server, not when the mini-program says so.",
+        tags=["orders"],
+        request=None,
+        responses={
+            200: PayParamsOutputSerializer,
+            409: error(409, "already_paid", "not_payable",
+                       description="`already_paid`: paid already; `not_payable`: closed, or its time is up."),
+            502: error(502, "wechat_pay_error", description="WeChat Pay refused the payment."),
+            503: error(503, "wechat_pay_unavailable", description="WeChat Pay is unreachable; try again."),
+            **UNAUTHENTICATED, **NOT_FOUND,
+        },
+        examples=[OpenApiExample("v3", response_only=True, value={
+            "appId": "wx1234567890abcdef", "timeStamp": "1764057600", "nonceStr": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+            "package": "prepay_id=wx201410272009395522657a690389285100", "signType": "RSA", "paySign": "oR9d8Puh…",
+        })],
+    )
+    def post(self, request, order_no: str):
+        order = order_get(customer_id=request.user.pk, order_no=order_no)
+        params = payment_prepare(order_id=order.id, customer_id=request.user.pk,
+                                 client_ip=CustomerRateThrottle().get_ident(request))
+        return Response(PayParamsOutputSerializer(params).data)

@@ -25,8 +25,10 @@ def _age(order, **delta):
 
 
 def test_the_beat_schedule_runs_both_sweeps():
+    """Closing unpaid orders goes through payments, which settles their WeChat Pay trades
+    first, then calls orders' sweep (tests/payments/test_settle.py)."""
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"orders.tasks.order_close_unpaid_task", "orders.tasks.order_complete_delivered_task"} <= tasks
+    assert {"payments.tasks.payments_settle_task", "orders.tasks.order_complete_delivered_task"} <= tasks
 
 
 def test_unpaid_orders_close_after_the_timeout_and_give_stock_back(customer, make_order, settings):
