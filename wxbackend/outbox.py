@@ -19,6 +19,7 @@ as `outbox_run_task(item_id)`, which runs the task's code once and records the r
 """
 
 import datetime
+import importlib
 import logging
 import random
 import threading
@@ -169,6 +170,14 @@ def relay_kick() -> None:
 # --- running one side effect --------------------------------------------------------------
 
 
+def _task(app, name: str):
+    """The registered task `name`; its module is imported first where no autodiscovery ran
+    (a web process with in-process tasks, or a task named by another app)."""
+    if name not in app.tasks:
+        importlib.import_module(name.rsplit(".", 1)[0])
+    return app.tasks[name]
+
+
 def _backoff_seconds(attempts: int) -> float:
     """5 s, 10 s, 20 s … capped at OUTBOX_BACKOFF_MAX_SECONDS, with full jitter on top half."""
     base = min(settings.OUTBOX_BACKOFF_MAX_SECONDS, 5 * 2 ** max(0, attempts - 1))
@@ -193,7 +202,7 @@ def outbox_item_run(*, item_id: int) -> str:
     item = OutboxItem.objects.get(pk=item_id)
     mine = OutboxItem.objects.filter(pk=item_id, status=Status.RUNNING)
     try:
-        app.tasks[item.task].run(*item.args)
+        _task(app, item.task).run(*item.args)
     except GatewayUnavailable as exc:
         if item.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             mine.update(status=Status.FAILED, last_error=f"gave up after {item.attempts} tries: {exc}"[:500])
