@@ -114,7 +114,7 @@ def refund_notification_receive(*, headers, body: bytes) -> PaymentNotification:
     from payments.services import _verdict, _wechat_headers
 
     pay = gateway()
-    record = PaymentNotification.objects.create(
+    record = PaymentNotification(
         kind=PaymentNotification.Kind.REFUND, api_version=pay.version, headers=_wechat_headers(headers),
         body=body.decode("utf-8", "replace"),
     )

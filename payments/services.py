@@ -104,39 +104,45 @@ def payment_prepare(*, order_id: int, customer_id: int, client_ip: str) -> dict:
 # --- what WeChat Pay says about a trade ------------------------------------------------------------
 
 
-def payment_trade_apply(*, trade: TradeState, source: str) -> tuple[str, str]:
+def payment_trade_apply(*, trade: TradeState, source: str,
+                        record: PaymentNotification | None = None) -> tuple[str, str]:
     """Apply a paid trade (from a notification or a query) to its attempt and order, once.
 
     Checks mchid, appid and amount against the attempt (a mismatch changes nothing).
     Pays the order; an order closed meanwhile is paid if its stock can be taken again,
     else the money goes back automatically; a second paid attempt of a paid order is
-    refunded. Returns (verdict, detail)."""
+    refunded. `record` (the notification) is stored with the verdict, in the transaction
+    that applies it. Returns (verdict, detail).
+
+    A duplicate (WeChat's retries, concurrent deliveries) costs one read and no lock: an
+    attempt's `paid` is final and its amount, appid and mchid never change."""
     from payments.refunds import refund_start
 
-    found = PaymentAttempt.objects.filter(out_trade_no=trade.out_trade_no).values_list("pk", "order_id").first()
-    if found is None:
-        return Verdict.UNKNOWN, f"no attempt {trade.out_trade_no}"
-    attempt_id, order_id = found
+    attempt = PaymentAttempt.objects.filter(out_trade_no=trade.out_trade_no).first()
+    if attempt is None:
+        return _store(record, Verdict.UNKNOWN, f"no attempt {trade.out_trade_no}")
+    problems = [
+        f"{name} {theirs!r} ≠ {ours!r}"
+        for name, theirs, ours in (
+            ("mchid", trade.mchid, attempt.mchid),
+            ("appid", trade.appid, attempt.appid),
+            ("amount", trade.total_fen, attempt.amount_fen),
+        )
+        if theirs != ours
+    ]
+    if problems:
+        logger.error("payment does not match its attempt", extra={"event": {
+            "out_trade_no": attempt.out_trade_no, "problems": problems}})
+        return _store(record, Verdict.MISMATCH, "; ".join(problems), attempt)
+    if not trade.is_paid:
+        return _store(record, Verdict.FAILED, f"trade is {trade.state}", attempt)
+    if attempt.status == PaymentAttempt.Status.PAID:
+        return _store(record, Verdict.DUPLICATE, f"already applied ({attempt.transaction_id})", attempt)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
-        problems = [
-            f"{name} {theirs!r} ≠ {ours!r}"
-            for name, theirs, ours in (
-                ("mchid", trade.mchid, attempt.mchid),
-                ("appid", trade.appid, attempt.appid),
-                ("amount", trade.total_fen, attempt.amount_fen),
-            )
-            if theirs != ours
-        ]
-        if problems:
-            logger.error("payment does not match its attempt", extra={"event": {
-                "out_trade_no": attempt.out_trade_no, "problems": problems}})
-            return Verdict.MISMATCH, "; ".join(problems)[:500]
-        if not trade.is_paid:
-            return Verdict.FAILED, f"trade is {trade.state}"
-        if attempt.status == PaymentAttempt.Status.PAID:
-            return Verdict.DUPLICATE, f"already applied ({attempt.transaction_id})"
+        order = Order.objects.select_for_update().get(pk=attempt.order_id)
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status == PaymentAttempt.Status.PAID:  # a concurrent delivery won
+            return _store(record, Verdict.DUPLICATE, f"already applied ({attempt.transaction_id})", attempt)
         attempt.status = PaymentAttempt.Status.PAID
         attempt.transaction_id = trade.transaction_id
         attempt.paid_at = trade.paid_at or timezone.now()
@@ -144,52 +150,64 @@ def payment_trade_apply(*, trade: TradeState, source: str) -> tuple[str, str]:
         reason = f"paid, transaction {trade.transaction_id} ({source})"
         if order.status == Status.PENDING_PAYMENT:
             order_transition(order_id=order.pk, to=Status.PAID, actor=ACTOR, reason=reason)
-            return Verdict.APPLIED, "order paid"
+            return _store(record, Verdict.APPLIED, "order paid", attempt)
         if order.status == Status.CLOSED:
             try:
                 with transaction.atomic():  # a savepoint: short stock undoes only this
                     order_transition(order_id=order.pk, to=Status.PAID, actor=ACTOR,
                                      reason=f"{reason}; paid after closing, stock taken again")
-                return Verdict.LATE, "paid after the order closed: stock taken again, order paid"
+                return _store(record, Verdict.LATE, "paid after the order closed: stock taken again, order paid",
+                              attempt)
             except OutOfStock:
                 refund_start(order_id=order.pk, attempt_id=attempt.pk, amount_fen=attempt.amount_fen,
                              reason="订单已关闭且库存不足，自动退款", requested_by="system:late_payment",
                              moves_order=False)
-                return Verdict.LATE, "paid after the order closed, stock gone: refunded automatically"
+                return _store(record, Verdict.LATE,
+                              "paid after the order closed, stock gone: refunded automatically", attempt)
         refund_start(order_id=order.pk, attempt_id=attempt.pk, amount_fen=attempt.amount_fen,
                      reason="重复支付，自动退款", requested_by="system:double_payment", moves_order=False)
-        return Verdict.LATE, f"order was {order.status} already: this payment is refunded automatically"
+        return _store(record, Verdict.LATE,
+                      f"order was {order.status} already: this payment is refunded automatically", attempt)
+
+
+def _store(record: PaymentNotification | None, verdict: str, detail: str,
+           attempt: PaymentAttempt | None = None) -> tuple[str, str]:
+    """Save the notification with its verdict (one INSERT), if there is one."""
+    if record is not None:
+        record.verdict, record.detail, record.attempt = verdict, detail[:500], attempt
+        record.save()
+    return verdict, detail
 
 
 def payment_notification_receive(*, headers: Mapping[str, str], body: bytes) -> PaymentNotification:
-    """Record a payment notification, verify it, apply it; return the record with its verdict.
+    """Verify a payment notification, apply it and store it with its verdict (in the
+    transaction that applies it); return the stored record.
 
-    The raw notification is committed before anything else, so even one that fails later
-    stays for staff and for a replay."""
+    Whatever the verdict, the notification is stored before it is answered; if it could not
+    be stored the caller answers a failure and WeChat sends it again."""
     pay = gateway()
-    record = PaymentNotification.objects.create(
+    record = PaymentNotification(
         kind=PaymentNotification.Kind.PAYMENT, api_version=pay.version, headers=_wechat_headers(headers),
         body=body.decode("utf-8", "replace"),
     )
     try:
         notice = pay.parse_payment_notification(headers, body)
     except BadNotification as exc:
-        return _verdict(record, Verdict.REJECTED, str(exc))
-    trade = notice.trade
-    record.notice_id, record.out_trade_no = notice.notice_id[:128], trade.out_trade_no[:32]
+        _store(record, Verdict.REJECTED, str(exc))
+        return record
+    record.notice_id, record.out_trade_no = notice.notice_id[:128], notice.trade.out_trade_no[:32]
     try:
-        verdict, detail = payment_trade_apply(trade=trade, source=f"notification {record.pk}")
+        payment_trade_apply(trade=notice.trade, source=f"notification {notice.notice_id}", record=record)
     except Exception as exc:
-        logger.exception("payment notification could not be applied", extra={"event": {"notification": record.pk}})
-        return _verdict(record, Verdict.FAILED, f"{type(exc).__name__}")
-    attempt_id = PaymentAttempt.objects.filter(out_trade_no=trade.out_trade_no).values_list("pk", flat=True).first()
-    record.attempt_id = attempt_id
-    return _verdict(record, verdict, detail)
+        logger.exception("payment notification could not be applied", extra={"event": {"notice": notice.notice_id}})
+        record.pk = None
+        _store(record, Verdict.FAILED, type(exc).__name__)
+    return record
 
 
 def _verdict(record: PaymentNotification, verdict: str, detail: str) -> PaymentNotification:
     record.verdict, record.detail = verdict, detail[:500]
-    record.save(update_fields=["verdict", "detail", "notice_id", "out_trade_no", "out_refund_no", "attempt"])
+    record.save()
     return record
 
 
