@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import F
 
-from catalog.cache import catalog_version_bump
+from catalog.cache import catalog_stock_bump, catalog_version_bump
 from catalog.exceptions import OutOfStock, SkuUnavailable
 from catalog.models import Product, Sku
 
@@ -38,7 +38,7 @@ def sku_stock_take(*, sku_id: int, quantity: int) -> None:
     taken = Sku.objects.filter(pk=sku_id, stock__gte=quantity).update(stock=F("stock") - quantity)
     if not taken:
         raise OutOfStock(f"SKU {sku_id} has fewer than {quantity} left.", sku_id=sku_id)
-    catalog_version_bump()
+    catalog_stock_bump(sku_ids=[sku_id])
 
 
 @transaction.atomic
@@ -47,7 +47,7 @@ def sku_stock_release(*, sku_id: int, quantity: int) -> None:
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)
-    catalog_version_bump()
+    catalog_stock_bump(sku_ids=[sku_id])
 
 
 def catalog_import_finished() -> None:

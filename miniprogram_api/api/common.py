@@ -198,9 +198,10 @@ class CatalogCachedApi(APIView):
     """A public catalog read whose whole response body is cached per catalog version.
 
     On a hit the body is answered before DRF starts: two cache round trips (version, body).
-    The key holds the version read *before* the body was built, the scheme and host (URLs
-    in the body are absolute) and the normalized allowed query parameters, so a write
-    anywhere in the catalog (which bumps the version) is visible on the next request.
+    The key holds the versions read *before* the body was built (the content version, and
+    the product's stock version for a body that shows stock), the scheme and host (URLs in
+    the body are absolute) and the normalized allowed query parameters, so a write anywhere
+    in the catalog (which bumps a version) is visible on the next request.
     The ETag is a hash of the body; If-None-Match answers 304."""
 
     # Public: the catalog is the shop window, shown before login.
@@ -213,16 +214,22 @@ class CatalogCachedApi(APIView):
         """The query parameters the cached body may depend on, normalized (the key holds them)."""
         return sorted((k, request.GET.get(k, "").strip()) for k in self.cache_params if k in request.GET)
 
-    def _cache_key(self, request, kwargs, version: int) -> str:
+    def cache_versions(self, kwargs) -> tuple[int, int | None]:
+        """The catalog content version and, for a body that shows stock, its stock version
+        (read in one round trip)."""
+        return catalog_version(), None
+
+    def _cache_key(self, request, kwargs, version: int, stock_version: int | None) -> str:
         params = self.cache_query(request)
-        raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items())])
+        raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items()),
+                          stock_version])
         return f"catalog:resp:{version}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
 
     def dispatch(self, request, *args, **kwargs):
         self._response_cache = None
         if request.method in ("GET", "HEAD"):
-            version = catalog_version()
-            key = self._cache_key(request, kwargs, version)
+            version, stock_version = self.cache_versions(kwargs)
+            key = self._cache_key(request, kwargs, version, stock_version)
             hit = _local.get(version, key)
             if hit is None:
                 hit = cache.get(key)
