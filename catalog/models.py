@@ -55,6 +55,14 @@ class Product(models.Model):
         ordering = ["sort_order", "-id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        # One per `?ordering=` of the shelf (read backwards for the descending ones), so a
+        # page is read off an index instead of sorting the catalog. `?q=` has trigram
+        # indexes too (PostgreSQL only, migration 0002).
+        indexes = [
+            models.Index(fields=["sort_order", "-id"], condition=Q(is_on_shelf=True), name="product_shelf_default"),
+            models.Index(fields=["sales_count", "id"], condition=Q(is_on_shelf=True), name="product_shelf_sales"),
+            models.Index(fields=["created_at", "id"], condition=Q(is_on_shelf=True), name="product_shelf_created"),
+        ]
 
     def __str__(self) -> str:
         return self.title

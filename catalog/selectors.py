@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 
 from catalog.cache import catalog_version
 from catalog.exceptions import ProductNotFound, SkuUnavailable
@@ -96,23 +97,44 @@ def category_hidden_ids() -> set[int]:
     return _CategoryForest().hidden
 
 
+# The products that hold every pair of adjacent characters of `q`: exactly the expression
+# of the index `product_shelf_q` (catalog migration 0002), so that the index answers it.
+SEARCH_PAIRS_SQL = (
+    "catalog_char_pairs(upper(catalog_product.title::text || ' ' || catalog_product.subtitle::text"
+    " || ' ' || catalog_product.keywords::text)) @> catalog_char_pairs(upper(%s))"
+)
+
+
+def _lowest_price() -> Subquery:
+    return Subquery(
+        Sku.objects.filter(product=OuterRef("pk")).order_by("price_fen").values("price_fen")[:1]
+    )
+
+
 def product_list(*, q: str = "", category_id: int | None = None, ordering: str = "") -> QuerySet[Product]:
     """On-shelf products with at least one SKU, annotated with `price_fen` (lowest SKU price).
 
     `q` matches a substring of the title, subtitle or keywords (Chinese included);
     `category_id` includes its sub-categories. Products in a hidden category (inactive, or
     under an inactive one) are left out. Three queries per page: the category tree, count
-    and rows."""
-    qs = Product.objects.filter(is_on_shelf=True).annotate(price_fen=Min("skus__price_fen"))
-    qs = qs.filter(price_fen__isnull=False)
+    and rows.
+
+    Shaped for the shelf's indexes (migration 0002): a SKU is an EXISTS and the price a
+    subquery per row shown, not a join grouped over the whole catalog, so a page of the
+    default, sales or created ordering reads its rows off an index, and `q` goes through
+    the character-pair index (PostgreSQL)."""
+    qs = Product.objects.filter(is_on_shelf=True).filter(Exists(Sku.objects.filter(product=OuterRef("pk"))))
     if q:
+        if len(q) >= 2 and connection.vendor == "postgresql":
+            # Constant SQL text; `q` is a bound parameter.
+            qs = qs.filter(RawSQL(SEARCH_PAIRS_SQL, [q], output_field=BooleanField()))  # noqa: S611
         qs = qs.filter(Q(title__icontains=q) | Q(subtitle__icontains=q) | Q(keywords__icontains=q))
     forest = _CategoryForest()
     if category_id is not None:
         qs = qs.filter(category_id__in=forest.below(category_id) - forest.hidden)
     elif forest.hidden:
         qs = qs.exclude(category_id__in=forest.hidden)
-    return qs.order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
+    return qs.annotate(price_fen=_lowest_price()).order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
         "id", "title", "subtitle", "cover", "sales_count", "category_id"
     )
 

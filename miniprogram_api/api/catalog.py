@@ -126,7 +126,7 @@ class ProductListApi(CatalogCachedApi):
             category_id=params.validated_data.get("category"),
             ordering=params.validated_data.get("ordering", ""),
         )
-        paginator = CatalogPagination(query=self.cache_query(request))
+        paginator = CatalogPagination(query=self.cache_query(request), view=self, count_params=("q", "category"))
         page = paginator.paginate_queryset(qs, request, view=self)
         data = ProductListItemSerializer(page, many=True, context={"request": request}).data
         return self.cached_response(paginator.get_paginated_response(data).data)

@@ -4,9 +4,11 @@ catalog response cache."""
 import hashlib
 import json
 from functools import cache as memoize
+from functools import cached_property, partial
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -240,6 +242,14 @@ class CatalogCachedApi(APIView):
             self._response_cache = (version, key)
         return super().dispatch(request, *args, **kwargs)
 
+    def derived_cache_key(self, kind: str, params) -> str | None:
+        """A cache key for something the body is built from (a count), under the same
+        version as the body; None when the body is not cached."""
+        if not self._response_cache:
+            return None
+        raw = json.dumps([self.request.path, params])
+        return f"catalog:{kind}:{self._response_cache[0]}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+
     def cached_response(self, data) -> HttpResponse:
         """Render `data`, remember the body under the key found in dispatch, answer it."""
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
@@ -251,13 +261,37 @@ class CatalogCachedApi(APIView):
         return _answer(self.request, body, etag)
 
 
+class _CountCachedPaginator(Paginator):
+    """Counts a filter's rows once per catalog version, not once per page: every page and
+    ordering of one filter shares the count, and a large catalog is not counted again for
+    each page a customer scrolls to."""
+
+    def __init__(self, *args, count_key: str | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_key = count_key
+
+    @cached_property
+    def count(self) -> int:
+        if self.count_key is None:
+            return super().count
+        count = cache.get(self.count_key)
+        if count is None:
+            count = super().count
+            cache.set(self.count_key, count, timeout=CACHE_SECONDS)
+        return count
+
+
 class CatalogPagination(Pagination):
     """Page links built from the cache key's parameters only, never from the request's whole
     query string: a cached page is served to everyone, so it must not carry one client's
-    stray parameters (`?utm=...`) to the next."""
+    stray parameters (`?utm=...`) to the next. `count_params` names the parameters the
+    count depends on (the filters, not the page or the ordering)."""
 
-    def __init__(self, *, query: list[tuple[str, str]]):
+    def __init__(self, *, query: list[tuple[str, str]], view: "CatalogCachedApi | None" = None,
+                 count_params: tuple[str, ...] = ()):
         self.query = query
+        count_key = view.derived_cache_key("count", [(k, v) for k, v in query if k in count_params]) if view else None
+        self.django_paginator_class = partial(_CountCachedPaginator, count_key=count_key)
 
     def _url(self) -> str:
         url = self.request.build_absolute_uri(self.request.path)
