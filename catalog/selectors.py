@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import BooleanField, F, Min, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.cache import catalog_version
@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 
 # `?ordering=` values (the contract's names) to ORDER BY columns; `-id` keeps pages stable.
 ORDERINGS = {
-    "price_fen": ("price_fen", "id"),
-    "-price_fen": ("-price_fen", "-id"),
+    "price_fen": ("lowest_price_fen", "id"),
+    "-price_fen": ("-lowest_price_fen", "-id"),
     "sales": ("sales_count", "id"),
     "-sales": ("-sales_count", "-id"),
     "created": ("created_at", "id"),
@@ -105,12 +105,6 @@ SEARCH_PAIRS_SQL = (
 )
 
 
-def _lowest_price() -> Subquery:
-    return Subquery(
-        Sku.objects.filter(product=OuterRef("pk")).order_by("price_fen").values("price_fen")[:1]
-    )
-
-
 def product_list(*, q: str = "", category_id: int | None = None, ordering: str = "") -> QuerySet[Product]:
     """On-shelf products with at least one SKU, annotated with `price_fen` (lowest SKU price).
 
@@ -119,11 +113,11 @@ def product_list(*, q: str = "", category_id: int | None = None, ordering: str =
     under an inactive one) are left out. Three queries per page: the category tree, count
     and rows.
 
-    Shaped for the shelf's indexes (migration 0002): a SKU is an EXISTS and the price a
-    subquery per row shown, not a join grouped over the whole catalog, so a page of the
-    default, sales or created ordering reads its rows off an index, and `q` goes through
-    the character-pair index (PostgreSQL)."""
-    qs = Product.objects.filter(is_on_shelf=True).filter(Exists(Sku.objects.filter(product=OuterRef("pk"))))
+    Shaped for the shelf's indexes (migrations 0002, 0003): the lowest price is kept on the
+    product (`catalog.prices`), not grouped from every product's SKUs, so a page of any
+    ordering reads its rows off an index, and `q` goes through the character-pair index
+    (PostgreSQL)."""
+    qs = Product.objects.filter(is_on_shelf=True, lowest_price_fen__isnull=False)
     if q:
         if len(q) >= 2 and connection.vendor == "postgresql":
             # Constant SQL text; `q` is a bound parameter.
@@ -134,7 +128,7 @@ def product_list(*, q: str = "", category_id: int | None = None, ordering: str =
         qs = qs.filter(category_id__in=forest.below(category_id) - forest.hidden)
     elif forest.hidden:
         qs = qs.exclude(category_id__in=forest.hidden)
-    return qs.annotate(price_fen=_lowest_price()).order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
+    return qs.annotate(price_fen=F("lowest_price_fen")).order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
         "id", "title", "subtitle", "cover", "sales_count", "category_id"
     )
 

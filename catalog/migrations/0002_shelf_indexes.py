@@ -1,4 +1,4 @@
-"""Indexes for the shelf: one per `?ordering=`, and a character-pair index for `?q=`.
+"""Indexes for the shelf: one per `?ordering=` (created_at has one), and a character-pair index for `?q=`.
 
 `?q=` finds a substring of the title, subtitle or keywords. pg_trgm indexes Chinese in a
 UTF-8 locale, but it takes nothing from a two-character pattern (`%龙井%`), the length of
@@ -51,12 +51,6 @@ class Migration(migrations.Migration):
             model_name="product",
             index=models.Index(
                 condition=models.Q(("is_on_shelf", True)), fields=["sales_count", "id"], name="product_shelf_sales"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="product",
-            index=models.Index(
-                condition=models.Q(("is_on_shelf", True)), fields=["created_at", "id"], name="product_shelf_created"
             ),
         ),
         migrations.RunPython(create_search_index, drop_search_index),

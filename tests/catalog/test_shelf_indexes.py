@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 
 from catalog.models import Category, Product, Sku
+from catalog.prices import product_lowest_price_refresh
 from catalog.selectors import ORDERINGS, product_list
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -19,6 +20,7 @@ def shelf():
         for n in range(3000)
     )
     Sku.objects.bulk_create(Sku(product=p, code=f"S{p.pk}", price_fen=1000 + p.pk) for p in products)
+    product_lowest_price_refresh()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_product")
         cursor.execute("ANALYZE catalog_sku")
@@ -35,8 +37,9 @@ def test_a_default_page_is_read_off_the_shelf_index(shelf):
 
 
 @pytest.mark.parametrize("ordering, index", [("-sales", "product_shelf_sales"), ("sales", "product_shelf_sales"),
-                                             ("-created", "product_shelf_created")])
-def test_sales_and_created_pages_are_read_off_their_indexes(shelf, ordering, index):
+                                             ("-created", "catalog_product_created_at"),
+                                             ("price_fen", "product_shelf_price"), ("-price_fen", "product_shelf_price")])
+def test_every_ordering_is_read_off_an_index(shelf, ordering, index):
     assert ordering in ORDERINGS
     plan = _plan(product_list(ordering=ordering)[:20])
     assert index in plan, plan
@@ -61,3 +64,20 @@ def test_a_search_finds_subtitles_and_keywords_and_ignores_case(shelf):
     for q in ("thermos", "空fl", "礼品", "杯 礼"):
         assert [p.id for p in product_list(q=q)] == [product.id], q
     assert not product_list(q="温杯 礼").exists()  # spans two fields
+
+
+def test_the_price_ordering_follows_sku_edits_and_deletes():
+    category = Category.objects.create(name="杯壶")
+    cup, bag = (Product.objects.create(category=category, title=t, is_on_shelf=True) for t in ("杯", "包"))
+    cheap = Sku.objects.create(product=cup, code="C-1", price_fen=500)
+    Sku.objects.create(product=cup, code="C-2", price_fen=3000)
+    Sku.objects.create(product=bag, code="B-1", price_fen=2000)
+    listed = lambda: [(p.title, p.price_fen) for p in product_list(ordering="price_fen")]  # noqa: E731
+    assert listed() == [("杯", 500), ("包", 2000)]
+    cheap.price_fen = 2500
+    cheap.save()
+    assert listed() == [("包", 2000), ("杯", 2500)]
+    cheap.delete()
+    assert listed() == [("包", 2000), ("杯", 3000)]
+    bag.skus.all().delete()  # a queryset delete still sends post_delete per SKU
+    assert listed() == [("杯", 3000)]
