@@ -8,10 +8,11 @@ to the number asked for and never deletes. Not for a shop's real database."""
 import random
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.cache import catalog_version_bump
 from catalog.models import Category, Product, Sku
+from catalog.prices import product_lowest_price_refresh
 
 HEADS = [
     ("保温杯", "水杯 杯子"), ("玻璃杯", "茶杯"), ("保温壶", "水壶"), ("咖啡壶", "分享壶"), ("帆布包", "托特包"),
@@ -47,7 +48,11 @@ class Command(BaseCommand):
                         price_fen=rng.randrange(990, 99900) + i * 1000)
                     for p in created for i, style in enumerate(("标准", "升级"))
                 )
+                product_lowest_price_refresh(product_ids=[p.pk for p in created])
             self.stdout.write(f"{start + count} / {products}")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_product")  # fresh statistics for the planner
+            cursor.execute("ANALYZE catalog_sku")
         catalog_version_bump()
         self.stdout.write(self.style.SUCCESS(f"{category}: {max(have, products)} products"))
 
