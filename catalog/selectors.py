@@ -193,9 +193,8 @@ def match_index_build() -> MatchIndex:
     global _index
     version = catalog_version()  # before reading: a write after this one builds again
     rows = (
-        Product.objects.filter(is_on_shelf=True, skus__isnull=False)
+        Product.objects.filter(is_on_shelf=True, lowest_price_fen__isnull=False)
         .exclude(category_id__in=category_hidden_ids())
-        .distinct()
         .values_list("id", "title", "subtitle", "keywords", "sales_count")
     )
     index = MatchIndex(version, rows.iterator(chunk_size=5000))
