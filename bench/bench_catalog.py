@@ -17,6 +17,7 @@ def _seed() -> None:
     """Exactly PRODUCTS on-shelf products with two SKUs each in a `bench` category."""
     from catalog.cache import catalog_version_bump
     from catalog.models import Category, Product, Sku
+    from catalog.prices import product_lowest_price_refresh
 
     category, _ = Category.objects.get_or_create(name="bench", parent=None)
     have = Product.objects.filter(category=category).count()
@@ -30,6 +31,7 @@ def _seed() -> None:
             Sku(product=p, code=f"BENCH-{p.pk}-{i}", attributes={"颜色": c}, price_fen=1000 + p.pk + i, stock=100)
             for p in created for i, c in enumerate(("红", "黑"))
         )
+    product_lowest_price_refresh(product_ids=Product.objects.filter(category=category).values_list("id", flat=True))
     Product.objects.filter(category=category).update(is_on_shelf=True)
     catalog_version_bump()
 

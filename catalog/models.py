@@ -48,6 +48,8 @@ class Product(models.Model):
     is_on_shelf = models.BooleanField(_("on shelf"), default=False, db_index=True)
     sort_order = models.IntegerField(_("sort order"), default=0, help_text=_("Smaller comes first."))
     sales_count = models.PositiveIntegerField(_("sales"), default=0)
+    # Kept by the SKUs (catalog.prices): NULL while the product has none.
+    lowest_price_fen = models.PositiveBigIntegerField(_("lowest price (fen)"), null=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +57,23 @@ class Product(models.Model):
         ordering = ["sort_order", "-id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        # One per `?ordering=` of the shelf (read backwards for the descending ones; `created`
+        # has the index of created_at), so a page is read off an index instead of sorting the
+        # catalog. `?q=` has a character-pair index too (PostgreSQL only, migration 0002).
+        indexes = [
+            models.Index(fields=["sort_order", "-id"], condition=Q(is_on_shelf=True), name="product_shelf_default"),
+            models.Index(fields=["sales_count", "id"], condition=Q(is_on_shelf=True), name="product_shelf_sales"),
+            models.Index(fields=["lowest_price_fen", "id"], condition=Q(is_on_shelf=True), name="product_shelf_price"),
+        ]
+
+    def save(self, *args, **kwargs):
+        # lowest_price_fen is kept from the SKUs by catalog.prices (one UPDATE): saving a
+        # product loaded before one of its SKUs changed must not write its stale copy back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "lowest_price_fen"
+            ]
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.title

@@ -7,6 +7,7 @@ from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget, JSONWidget
 
 from catalog.models import Category, Product, Sku
+from catalog.prices import product_lowest_price_refresh
 from catalog.services import catalog_import_finished
 
 
@@ -33,6 +34,12 @@ class ProductResource(_BumpAfterImport, resources.ModelResource):
 
 
 class SkuResource(_BumpAfterImport, resources.ModelResource):
+    def after_import(self, dataset, result, **kwargs):
+        if not kwargs.get("dry_run"):
+            codes = [code for code in dataset["code"] if code]
+            product_lowest_price_refresh(product_ids=Sku.objects.filter(code__in=codes).values_list("product_id", flat=True))
+        super().after_import(dataset, result, **kwargs)
+
     product = fields.Field(attribute="product", column_name="product_id", widget=ForeignKeyWidget(Product, "pk"))
     attributes = fields.Field(attribute="attributes", column_name="attributes", widget=JSONWidget())
 

@@ -1,22 +1,28 @@
 """Catalog reads: the category tree, on-shelf products, SKUs, and the product matcher the
 official account uses for its replies."""
 
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, F, Min, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from catalog.cache import catalog_version
 from catalog.exceptions import ProductNotFound, SkuUnavailable
+from catalog.matching import MIN_TERM_CHARS, MatchIndex
 from catalog.models import Category, Product, ProductImage, Sku
+
+logger = logging.getLogger(__name__)
 
 # `?ordering=` values (the contract's names) to ORDER BY columns; `-id` keeps pages stable.
 ORDERINGS = {
-    "price_fen": ("price_fen", "id"),
-    "-price_fen": ("-price_fen", "-id"),
+    "price_fen": ("lowest_price_fen", "id"),
+    "-price_fen": ("-lowest_price_fen", "-id"),
     "sales": ("sales_count", "id"),
     "-sales": ("-sales_count", "-id"),
     "created": ("created_at", "id"),
@@ -91,23 +97,38 @@ def category_hidden_ids() -> set[int]:
     return _CategoryForest().hidden
 
 
+# The products that hold every pair of adjacent characters of `q`: exactly the expression
+# of the index `product_shelf_q` (catalog migration 0002), so that the index answers it.
+SEARCH_PAIRS_SQL = (
+    "catalog_char_pairs(upper(catalog_product.title::text || ' ' || catalog_product.subtitle::text"
+    " || ' ' || catalog_product.keywords::text)) @> catalog_char_pairs(upper(%s))"
+)
+
+
 def product_list(*, q: str = "", category_id: int | None = None, ordering: str = "") -> QuerySet[Product]:
     """On-shelf products with at least one SKU, annotated with `price_fen` (lowest SKU price).
 
     `q` matches a substring of the title, subtitle or keywords (Chinese included);
     `category_id` includes its sub-categories. Products in a hidden category (inactive, or
     under an inactive one) are left out. Three queries per page: the category tree, count
-    and rows."""
-    qs = Product.objects.filter(is_on_shelf=True).annotate(price_fen=Min("skus__price_fen"))
-    qs = qs.filter(price_fen__isnull=False)
+    and rows.
+
+    Shaped for the shelf's indexes (migrations 0002, 0003): the lowest price is kept on the
+    product (`catalog.prices`), not grouped from every product's SKUs, so a page of any
+    ordering reads its rows off an index, and `q` goes through the character-pair index
+    (PostgreSQL)."""
+    qs = Product.objects.filter(is_on_shelf=True, lowest_price_fen__isnull=False)
     if q:
+        if len(q) >= 2 and connection.vendor == "postgresql":
+            # Constant SQL text; `q` is a bound parameter.
+            qs = qs.filter(RawSQL(SEARCH_PAIRS_SQL, [q], output_field=BooleanField()))  # noqa: S611
         qs = qs.filter(Q(title__icontains=q) | Q(subtitle__icontains=q) | Q(keywords__icontains=q))
     forest = _CategoryForest()
     if category_id is not None:
         qs = qs.filter(category_id__in=forest.below(category_id) - forest.hidden)
     elif forest.hidden:
         qs = qs.exclude(category_id__in=forest.hidden)
-    return qs.order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
+    return qs.annotate(price_fen=F("lowest_price_fen")).order_by(*ORDERINGS.get(ordering, DEFAULT_ORDERING)).only(
         "id", "title", "subtitle", "cover", "sales_count", "category_id"
     )
 
@@ -157,9 +178,6 @@ def sku_map_on_sale(*, sku_ids: Iterable[int]) -> dict[int, Sku]:
 # --- Product matching for the official account's replies ----------------------------------
 
 MAX_MATCH_TEXT = 100
-MIN_TERM_CHARS = 2
-_SPLIT = re.compile(r"[\s,，、;；/|]+")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -172,58 +190,56 @@ class ProductMatch:
     page_path: str
 
 
-def _terms(title: str, subtitle: str, keywords: str) -> dict[str, int]:
-    """Words that name a product, each with a weight: the merchant's keywords count most,
-    then the title, then the tails of its Chinese runs (不锈钢保温杯 → 保温杯, 温杯 ...),
-    since Chinese product names end in the head noun a customer asks for."""
-    terms: dict[str, int] = {}
-
-    def add(term: str, weight: int) -> None:
-        term = term.strip().lower()
-        if len(term) >= MIN_TERM_CHARS and weight > terms.get(term, 0):
-            terms[term] = weight
-
-    for word in _SPLIT.split(keywords):
-        add(word, 3)
-    for text in (title, subtitle):
-        add(text, 2)
-        for word in _SPLIT.split(text):
-            add(word, 2)
-    for run in _CJK_RUN.findall(title):
-        for start in range(1, len(run) - 1):
-            add(run[start:], 1)
-    return terms
+# This process's index, replaced whole when a newer one is built; None until the first.
+_index: MatchIndex | None = None
+_index_lock = threading.Lock()
+_builder: threading.Thread | None = None
 
 
-# This process's copy of the newest index: (catalog version, index). The index of a given
-# version never changes, so the copy is exact; a message then costs one cache round trip (the
-# version) instead of two plus unpickling the whole index.
-_local_index: tuple[int, list] | None = None
+def match_index_build() -> MatchIndex:
+    """Build the index of on-shelf products in visible categories for the current content
+    version, and make it this process's index (two queries)."""
+    global _index
+    version = catalog_version()  # before reading: a write after this one builds again
+    rows = (
+        Product.objects.filter(is_on_shelf=True, lowest_price_fen__isnull=False)
+        .exclude(category_id__in=category_hidden_ids())
+        .values_list("id", "title", "subtitle", "keywords", "sales_count")
+    )
+    index = MatchIndex(version, rows.iterator(chunk_size=5000))
+    with _index_lock:
+        if _index is None or _index.version <= version:
+            _index = index
+    return index
 
 
-def _match_index() -> list[tuple[int, str, int, str, dict[str, int]]]:
-    """(id, title, sales, haystack, terms) of on-shelf products, cached per catalog version
-    (in this process, then in the shared cache)."""
-    global _local_index
-    version = catalog_version()
-    local = _local_index
-    if local is not None and local[0] == version:
-        return local[1]
-    key = f"catalog:match-index:{version}"
-    index = cache.get(key)
-    if index is None:
-        rows = (
-            Product.objects.filter(is_on_shelf=True, skus__isnull=False)
-            .exclude(category_id__in=category_hidden_ids())
-            .distinct()
-            .values_list("id", "title", "subtitle", "keywords", "sales_count")
-        )
-        index = [
-            (pid, title, sales, f"{title} {subtitle} {keywords}".lower(), _terms(title, subtitle, keywords))
-            for pid, title, subtitle, keywords, sales in rows
-        ]
-        cache.set(key, index, timeout=3600)
-    _local_index = (version, index)
+def _build_in_background() -> None:
+    try:
+        while _index is None or _index.version != catalog_version():
+            match_index_build()
+    except Exception:
+        logger.exception("product match index build failed")
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _match_index() -> MatchIndex | None:
+    """This process's index, brought up to the current content version off the caller's
+    path: a stale index keeps answering while a thread builds the new one (the first
+    question after a change gets the old answers, never a wait). Without a broker (the
+    suite, `make run`) the build runs in the caller, as Celery's eager mode would."""
+    global _builder
+    index = _index
+    if index is not None and index.version == catalog_version():
+        return index
+    from wxbackend.celery import app
+
+    if app.conf.task_always_eager:
+        return match_index_build()
+    with _index_lock:
+        if _builder is None or not _builder.is_alive():
+            _builder = threading.Thread(target=_build_in_background, name="match-index", daemon=True)
+            _builder.start()
     return index
 
 
@@ -233,23 +249,14 @@ def product_matches(*, text: str, limit: int = 1) -> list[ProductMatch]:
     A product matches when one of its terms (keywords, title, title tails) occurs in the text
     (`有没有保温杯？` finds "316不锈钢保温杯 500ml"), or when the text occurs in its title,
     subtitle or keywords. Longer and merchant-given terms rank first, then sales. The text is
-    cut to 100 characters and the index is built once per catalog version, so the work per
-    call is bounded by the catalog's size."""
+    cut to 100 characters and matched against an index of the whole catalog (see
+    `catalog.matching`), so a call costs the same at 500 products as at 100,000: one cache
+    round trip, and one query when something matched."""
     needle = _NOISE.sub("", (text or "")[:MAX_MATCH_TEXT]).lower()
     if len(needle) < MIN_TERM_CHARS or limit <= 0:
         return []
-    scored = []
-    for pid, _title, sales, haystack, terms in _match_index():
-        best = 0
-        for term, weight in terms.items():
-            if term in needle:
-                best = max(best, len(term) * 10 + weight)
-        if needle in haystack:
-            best = max(best, len(needle) * 10 + 2)
-        if best:
-            scored.append((-best, -sales, pid))
-    scored.sort()
-    ids = [pid for _, _, pid in scored[:limit]]
+    index = _match_index()
+    ids = index.find(needle, limit=limit) if index is not None else []
     if not ids:
         return []
     products = {

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.db.models import F
 
-from catalog.cache import catalog_version_bump
+from catalog.cache import catalog_stock_bump, catalog_version_bump
 from catalog.exceptions import OutOfStock, SkuUnavailable
 from catalog.models import Product, Sku
 
@@ -54,7 +54,7 @@ def sku_stock_take_many(*, quantities: Mapping[int, int]) -> None:
         # Raising leaves the atomic block: the takes that succeeded roll back with it.
         names = ", ".join(str(sku_id) for sku_id in short)
         raise OutOfStock(f"Not enough stock for SKU {names}.", sku_ids=short)
-    catalog_version_bump()
+    catalog_stock_bump(sku_ids=sorted(quantities))
 
 
 @transaction.atomic
@@ -70,7 +70,7 @@ def sku_stock_release_many(*, quantities: Mapping[int, int]) -> None:
         raise ValueError("quantity must be positive")
     for sku_id in sorted(quantities):
         Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantities[sku_id])
-    catalog_version_bump()
+    catalog_stock_bump(sku_ids=sorted(quantities))
 
 
 def catalog_import_finished() -> None:

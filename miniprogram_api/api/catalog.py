@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 
+from catalog.cache import catalog_versions
 from catalog.selectors import ORDERINGS, absolute_url, category_tree, product_get_on_shelf, product_list
 from miniprogram_api.api.common import (
     NOT_FOUND,
@@ -125,7 +126,7 @@ class ProductListApi(CatalogCachedApi):
             category_id=params.validated_data.get("category"),
             ordering=params.validated_data.get("ordering", ""),
         )
-        paginator = CatalogPagination(query=self.cache_query(request))
+        paginator = CatalogPagination(query=self.cache_query(request), view=self, count_params=("q", "category"))
         page = paginator.paginate_queryset(qs, request, view=self)
         data = ProductListItemSerializer(page, many=True, context={"request": request}).data
         return self.cached_response(paginator.get_paginated_response(data).data)
@@ -151,6 +152,10 @@ class ProductDetailOutputSerializer(ProductListItemSerializer):
 
 
 class ProductDetailApi(CatalogCachedApi):
+    def cache_versions(self, kwargs) -> tuple[int, int | None]:
+        # The page shows stock: a sale of one of its SKUs retires it (and only it).
+        return catalog_versions(product_id=kwargs["pk"])
+
     @extend_schema(
         operation_id="products_retrieve",
         summary="One on-shelf product with its SKUs",

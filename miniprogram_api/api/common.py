@@ -4,9 +4,11 @@ catalog response cache."""
 import hashlib
 import json
 from functools import cache as memoize
+from functools import cached_property, partial
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -198,9 +200,10 @@ class CatalogCachedApi(APIView):
     """A public catalog read whose whole response body is cached per catalog version.
 
     On a hit the body is answered before DRF starts: two cache round trips (version, body).
-    The key holds the version read *before* the body was built, the scheme and host (URLs
-    in the body are absolute) and the normalized allowed query parameters, so a write
-    anywhere in the catalog (which bumps the version) is visible on the next request.
+    The key holds the versions read *before* the body was built (the content version, and
+    the product's stock version for a body that shows stock), the scheme and host (URLs in
+    the body are absolute) and the normalized allowed query parameters, so a write anywhere
+    in the catalog (which bumps a version) is visible on the next request.
     The ETag is a hash of the body; If-None-Match answers 304."""
 
     # Public: the catalog is the shop window, shown before login.
@@ -215,16 +218,22 @@ class CatalogCachedApi(APIView):
         """The query parameters the cached body may depend on, normalized (the key holds them)."""
         return sorted((k, request.GET.get(k, "").strip()) for k in self.cache_params if k in request.GET)
 
-    def _cache_key(self, request, kwargs, version: int) -> str:
+    def cache_versions(self, kwargs) -> tuple[int, int | None]:
+        """The catalog content version and, for a body that shows stock, its stock version
+        (read in one round trip)."""
+        return catalog_version(), None
+
+    def _cache_key(self, request, kwargs, version: int, stock_version: int | None) -> str:
         params = self.cache_query(request)
-        raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items())])
+        raw = json.dumps([request.scheme, request.get_host(), request.path, params, sorted(kwargs.items()),
+                          stock_version])
         return f"catalog:resp:{version}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
 
     def dispatch(self, request, *args, **kwargs):
         self._response_cache = None
         if request.method in ("GET", "HEAD"):
-            version = catalog_version()
-            key = self._cache_key(request, kwargs, version)
+            version, stock_version = self.cache_versions(kwargs)
+            key = self._cache_key(request, kwargs, version, stock_version)
             hit = _local.get(version, key)
             if hit is None:
                 hit = cache.get(key)
@@ -234,6 +243,14 @@ class CatalogCachedApi(APIView):
                 return _answer(request, *hit)
             self._response_cache = (version, key)
         return super().dispatch(request, *args, **kwargs)
+
+    def derived_cache_key(self, kind: str, params) -> str | None:
+        """A cache key for something the body is built from (a count), under the same
+        version as the body; None when the body is not cached."""
+        if not self._response_cache:
+            return None
+        raw = json.dumps([self.request.path, params])
+        return f"catalog:{kind}:{self._response_cache[0]}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
 
     def cached_response(self, data) -> HttpResponse:
         """Render `data`, remember the body under the key found in dispatch, answer it."""
@@ -246,13 +263,37 @@ class CatalogCachedApi(APIView):
         return _answer(self.request, body, etag)
 
 
+class _CountCachedPaginator(Paginator):
+    """Counts a filter's rows once per catalog version, not once per page: every page and
+    ordering of one filter shares the count, and a large catalog is not counted again for
+    each page a customer scrolls to."""
+
+    def __init__(self, *args, count_key: str | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_key = count_key
+
+    @cached_property
+    def count(self) -> int:
+        if self.count_key is None:
+            return super().count
+        count = cache.get(self.count_key)
+        if count is None:
+            count = super().count
+            cache.set(self.count_key, count, timeout=CACHE_SECONDS)
+        return count
+
+
 class CatalogPagination(Pagination):
     """Page links built from the cache key's parameters only, never from the request's whole
     query string: a cached page is served to everyone, so it must not carry one client's
-    stray parameters (`?utm=...`) to the next."""
+    stray parameters (`?utm=...`) to the next. `count_params` names the parameters the
+    count depends on (the filters, not the page or the ordering)."""
 
-    def __init__(self, *, query: list[tuple[str, str]]):
+    def __init__(self, *, query: list[tuple[str, str]], view: "CatalogCachedApi | None" = None,
+                 count_params: tuple[str, ...] = ()):
         self.query = query
+        count_key = view.derived_cache_key("count", [(k, v) for k, v in query if k in count_params]) if view else None
+        self.django_paginator_class = partial(_CountCachedPaginator, count_key=count_key)
 
     def _url(self) -> str:
         url = self.request.build_absolute_uri(self.request.path)

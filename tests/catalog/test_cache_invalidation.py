@@ -185,3 +185,37 @@ def test_a_read_during_a_write_transaction_is_not_served_after_commit(api, sku):
         with ThreadPoolExecutor(1) as pool:
             assert pool.submit(read).result() == 5
     assert _detail(api, sku.product_id).json()["skus"][0]["stock"] == 1
+
+
+def test_a_sale_retires_only_the_sold_products_page(api, sku, django_assert_num_queries):
+    """Orders must not empty the cache: a stock change shows on its product's page at once,
+    while the list, the category tree, other products' pages and the content version (which
+    keys the official account's match index) stay as they were."""
+    other = SkuFactory(product=ProductFactory(title="保温杯"), stock=3)
+    pages = ["/api/v1/products/", "/api/v1/categories/", f"/api/v1/products/{other.product_id}/"]
+    for path in pages + [f"/api/v1/products/{sku.product_id}/"]:
+        assert api.get(path).status_code == 200  # now cached
+    version = catalog_version()
+
+    services.sku_stock_take(sku_id=sku.id, quantity=2)
+
+    assert catalog_version() == version
+    with django_assert_num_queries(0):
+        for path in pages:
+            assert api.get(path).status_code == 200
+    assert _detail(api, sku.product_id).json()["skus"][0]["stock"] == 3
+    services.sku_stock_release(sku_id=sku.id, quantity=2)
+    assert _detail(api, sku.product_id).json()["skus"][0]["stock"] == 5
+    assert _detail(api, other.product_id).json()["skus"][0]["stock"] == 3
+
+
+def test_stock_version_survives_eviction(api, sku):
+    from django.core.cache import cache
+
+    from catalog.cache import STOCK_KEY
+
+    assert _detail(api, sku.product_id).json()["skus"][0]["stock"] == 5
+    cache.delete(STOCK_KEY.format(product_id=sku.product_id))
+    Sku.objects.filter(pk=sku.id).update(stock=9)  # a write that bumped nothing yet
+    services.sku_stock_take(sku_id=sku.id, quantity=1)
+    assert _detail(api, sku.product_id).json()["skus"][0]["stock"] == 8

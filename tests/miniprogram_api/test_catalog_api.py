@@ -132,15 +132,31 @@ def test_list_runs_a_constant_number_of_queries_whatever_the_page_size(
         product = _product(f"商品{i}", category=category)
         SkuFactory(product=product, price_fen=2000)
         ProductImageFactory(product=product)
-    for size in (5, 30):
+    for size, queries in ((5, 3), (30, 2)):
         # the category tree (hidden categories, sub-categories) + count + page; each
-        # request is a first one (a new cache key), so the page is really built.
-        with django_assert_num_queries(3):
+        # request is a first one (a new cache key), so the page is really built. The count
+        # of a filter is taken once per catalog version, and shared by its page sizes.
+        with django_assert_num_queries(queries):
             response = api.get("/api/v1/products/", {"page_size": size})
         assert len(response.json()["results"]) == size
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(queries):
             response = api.get("/api/v1/products/", {"page_size": size, "category": category.id})
         assert len(response.json()["results"]) == size
+
+
+def test_the_count_is_shared_by_pages_and_orderings_and_follows_writes(api, django_assert_num_queries):
+    """A large catalog is counted once per filter, not once per page; a catalog write
+    shows in the next count."""
+    for i in range(5):
+        _product(f"保温杯{i}")
+    _product("帆布包")
+    assert api.get("/api/v1/products/", {"q": "保温杯", "page_size": 2}).json()["count"] == 5
+    with django_assert_num_queries(2):  # the category tree and the page's rows
+        page = api.get("/api/v1/products/", {"q": "保温杯", "page_size": 2, "page": 3, "ordering": "-sales"}).json()
+    assert page["count"] == 5 and len(page["results"]) == 1
+    assert api.get("/api/v1/products/").json()["count"] == 6  # another filter, its own count
+    _product("儿童保温杯")
+    assert api.get("/api/v1/products/", {"q": "保温杯", "page_size": 2, "page": 3}).json()["count"] == 6
 
 
 def test_detail_has_skus_and_absolute_gallery(api, django_assert_max_num_queries):
