@@ -201,3 +201,17 @@ def test_the_simulator_pays_through_the_projects_own_notify_endpoint(shop, buyer
     assert response.json()["notify_status"] == 204
     order.refresh_from_db()
     assert order.status == "paid"
+
+
+@pytest.mark.parametrize("field, value", [("mchid", "1900000999"), ("appid", "wx0000000000000bad")])
+def test_another_merchants_or_apps_payment_is_recorded_and_not_paid(shop, buyer_api, make_unpaid, notify_receiver,
+                                                                    client, field, value):
+    order = make_unpaid()
+    _pay(buyer_api, order)
+    out_trade_no = PaymentAttempt.objects.get().out_trade_no
+    pay_state.order_put({**pay_state.order_get(out_trade_no), field: value})
+    assert post_notification(client, *pay_at_wechat(out_trade_no, notify_receiver)).status_code == 400
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
+    record = PaymentNotification.objects.get()
+    assert record.verdict == "mismatch" and f"{field} '{value}'" in record.detail

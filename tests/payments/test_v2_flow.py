@@ -58,3 +58,11 @@ def test_a_v2_purchase_and_refund(v2, buyer_api, make_unpaid, notify_receiver, c
     assert (order.status, refund.status) == ("refunded", "succeeded")
     assert list(PaymentNotification.objects.order_by("id").values_list("kind", "verdict")) == [
         ("payment", "applied"), ("payment", "rejected"), ("refund", "applied")]
+
+
+@pytest.mark.parametrize("body", [b"<xml><return_code>SUCCESS", b"not xml", b'<!DOCTYPE x [<!ENTITY a "b">]><xml>&a;</xml>'])
+def test_malformed_v2_notifications_are_4xx_in_xml_and_recorded(v2, client, body):
+    answer = client.post("/payments/wechat/notify/", body, content_type="text/xml")
+    assert 400 <= answer.status_code < 500
+    assert paycrypto.v2_xml_to_dict(answer.content)["return_code"] == "FAIL"
+    assert PaymentNotification.objects.get().verdict == "rejected"
