@@ -66,6 +66,9 @@ class Product(models.Model):
             models.Index(fields=["lowest_price_fen", "id"], condition=Q(is_on_shelf=True), name="product_shelf_price"),
         ]
 
+    def __str__(self) -> str:
+        return self.title
+
     def save(self, *args, **kwargs):
         # lowest_price_fen is kept from the SKUs by catalog.prices (one UPDATE): saving a
         # product loaded before one of its SKUs changed must not write its stale copy back.
@@ -74,9 +77,6 @@ class Product(models.Model):
                 f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "lowest_price_fen"
             ]
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class ProductImage(models.Model):

@@ -12,7 +12,7 @@ from import_export.admin import ExportMixin
 from catalog.money import yuan
 from miniprogram_api.crypto import lookup_hash
 from orders.exceptions import InvalidTransition
-from orders.models import Address, Cart, CartItem, Order, OrderEvent, OrderItem, RefundRequest
+from orders.models import Address, Cart, CartItem, Order, OrderEvent, OrderItem, RefundRequest, ShippingUpload
 from orders.services import order_ship
 
 
@@ -81,6 +81,14 @@ class RefundRequestInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class ShippingUploadInline(_ReadOnlyInline):
+    """Whether WeChat has the parcel (发货信息管理), and why not if it refused."""
+
+    model = ShippingUpload
+    fields = ("status", "transaction_id", "errcode", "error", "uploaded_at", "updated_at")
+    readonly_fields = fields
+
+
 class OrderResource(resources.ModelResource):
     """The CSV export: one row per order, money in yuan, items in one column."""
 
@@ -123,7 +131,7 @@ class OrderAdmin(ExportMixin, admin.ModelAdmin):
     search_fields = ("=order_no", "=tel_number")
     search_help_text = _("An order number, or a full phone number (the recipient's or the customer's).")
     list_per_page = 50
-    inlines = [OrderItemInline, OrderEventInline, RefundRequestInline]
+    inlines = [OrderItemInline, OrderEventInline, ShippingUploadInline, RefundRequestInline]
     actions = ["ship"]
     fieldsets = [
         (None, {"fields": ("order_no", "status", "total", "customer", "remark")}),

@@ -212,3 +212,30 @@ class RefundRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.status}"
+
+
+class ShippingUpload(models.Model):
+    """The order's shipping information as uploaded to WeChat (发货信息管理): queued when the
+    order ships, retried while WeChat is unavailable; a refusal is kept for staff to read."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to upload")
+        UPLOADED = "uploaded", _("uploaded")
+        REFUSED = "refused", _("refused by WeChat")
+        NO_PAYMENT = "no_payment", _("not paid through WeChat Pay: nothing to upload")
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                                 related_name="shipping_upload")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    transaction_id = models.CharField(_("WeChat transaction id"), max_length=64, blank=True)
+    errcode = models.IntegerField(_("WeChat errcode"), null=True, blank=True)
+    error = models.CharField(_("last error"), max_length=255, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("shipping upload")
+        verbose_name_plural = _("shipping uploads")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.status}"

@@ -36,6 +36,7 @@ from orders.models import (
     RefundRequest,
 )
 from orders.selectors import address_get, cart_item_get
+from orders.shipping import order_shipping_queue
 from wxbackend.outbox import outbox_put
 
 CART_MAX_LINES = 100
@@ -295,12 +296,15 @@ def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> No
     shipping-info upload, closing the WeChat Pay order), recorded in the transition's
     transaction so that they happen exactly when it commits.
 
-    Tasks of apps that depend on orders are named, not imported (imports point one way)."""
+    Tasks of apps that depend on orders are named, not imported (imports point one way);
+    keys name the order and the status, so that handlers are idempotent."""
     if to_status == Status.CLOSED and from_status == Status.PENDING_PAYMENT:
         # Close the order's open WeChat Pay trades, so that nobody pays a closed order; a
         # payment that beat the close pays it after all (or is refunded).
         outbox_put(task="payments.tasks.payment_attempts_close_task", args=[order.pk],
                    key=f"order:{order.pk}:close-trades")
+    if to_status == Status.SHIPPED:
+        order_shipping_queue(order=order)
 
 
 # --- What customers and staff do -----------------------------------------------------------

@@ -303,7 +303,13 @@ class V3Gateway:
                             payload={"event_type": envelope.get("event_type"), "resource": plain})
 
     def trade_bill(self, day: datetime.date) -> list[BillRow]:
-        _, answer = v3_request("GET", "/v3/bill/tradebill", params={"bill_date": day.isoformat(), "bill_type": "ALL"})
+        try:
+            _, answer = v3_request("GET", "/v3/bill/tradebill",
+                                   params={"bill_date": day.isoformat(), "bill_type": "ALL"})
+        except PayRejected as exc:
+            if exc.code == "NO_STATEMENT_EXIST":  # no trade that day: an empty bill (6.9)
+                return []
+            raise
         download = str(answer.get("download_url") or "")
         if not download:
             raise PayUnavailable("NO_DOWNLOAD_URL", "tradebill answered without a download_url")

@@ -120,3 +120,63 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.out_refund_no
+
+
+class ReconciliationRun(models.Model):
+    """One Beijing day's trade bill compared with our payments. Reconciling the day again
+    replaces its result (one run per day)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    day = models.DateField(_("bill date"), unique=True)
+    api_version = models.CharField(_("API version"), max_length=2, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    bill_rows = models.PositiveIntegerField(_("bill rows"), default=0)
+    matched = models.PositiveIntegerField(_("matched payments"), default=0)
+    difference_count = models.PositiveIntegerField(_("differences"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("reconciliation")
+        verbose_name_plural = _("reconciliations")
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+
+class ReconciliationDifference(models.Model):
+    """A trade on which the bill and our payments disagree, for staff to look into."""
+
+    class Kind(models.TextChoices):
+        MISSING_HERE = "missing_here", _("paid at WeChat, not here")
+        AMOUNT = "amount", _("amounts differ")
+        MISSING_AT_WECHAT = "missing_at_wechat", _("paid here, not at WeChat")
+
+    run = models.ForeignKey(ReconciliationRun, verbose_name=_("reconciliation"), on_delete=models.CASCADE,
+                            related_name="differences")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    out_trade_no = models.CharField(_("merchant trade number"), max_length=32)
+    transaction_id = models.CharField(_("WeChat transaction id"), max_length=64, blank=True)
+    ours_fen = models.PositiveBigIntegerField(_("our amount"), null=True, blank=True)
+    theirs_fen = models.PositiveBigIntegerField(_("WeChat's amount"), null=True, blank=True)
+    is_resolved = models.BooleanField(_("resolved"), default=False)
+    resolution_note = models.CharField(_("note"), max_length=200, blank=True)
+    resolved_by = models.CharField(_("resolved by"), max_length=64, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-run__day", "kind", "out_trade_no"]
+        verbose_name = _("reconciliation difference")
+        verbose_name_plural = _("reconciliation differences")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kind", "out_trade_no"], name="payments_difference_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.out_trade_no}"

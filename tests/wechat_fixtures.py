@@ -15,7 +15,7 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
-from wechat_simulator import state, store
+from wechat_simulator import mp_shipping, state, store
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -53,6 +53,7 @@ class WeChatSim:
     expire_tokens = staticmethod(state.expire_tokens)
     set_user_page_size = staticmethod(state.set_user_page_size)
     qrcode = staticmethod(state.qrcode)
+    shipping_uploads = staticmethod(mp_shipping.uploads)
 
     @property
     def api_base(self) -> str:

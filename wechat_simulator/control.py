@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from wechat_simulator import state, store
+from wechat_simulator import mp_shipping, pay_state, state, store
 
 PAGE_CALLS = 200
 
@@ -88,6 +88,32 @@ def fail_next(request):
     return _answer(request, {"path": data["path"], "errcode": _int(data.get("errcode"), -1)})
 
 
+@csrf_exempt
+@require_POST
+def pay(request):
+    """{"out_trade_no"}: the customer pays an unpaid trade; the signed payment notification
+    goes to the project (as `POST /__sim__/pay/__control__/pay/<out_trade_no>` does)."""
+    _enabled()
+    from wechat_simulator.pay import pay_and_notify
+
+    number = str(_input(request).get("out_trade_no") or "")
+    try:
+        result = pay_and_notify(number)
+    except pay_state.PayStateError as exc:
+        if request.content_type == "application/json":
+            return JsonResponse({"code": "invalid", "detail": str(exc)}, status=409)
+        result = {"detail": str(exc)}
+    return _answer(request, result)
+
+
+def _unpaid_trades() -> list[dict]:
+    trades = [pay_state.order_get(n) for n in reversed(pay_state.order_numbers())]
+    return [
+        {**t, "total_yuan": f"{t['total_fen'] // 100}.{t['total_fen'] % 100:02d}"}
+        for t in trades if t and t["trade_state"] == "NOTPAY" and not pay_state.is_expired(t)
+    ]
+
+
 def _input(request) -> dict:
     if request.content_type == "application/json":
         try:
@@ -109,8 +135,11 @@ def _page(request, result: dict | None = None):
     for call in calls:
         call["body_text"] = _pretty(call.get("body"))
         call["response_text"] = _pretty(call.get("response"))
-    return render(request, "wechat_simulator/index.html",
-                  {"calls": calls, "result": _pretty(result) if result else ""})
+    shipments = [{**u, "body_text": _pretty(u["body"])} for u in reversed(mp_shipping.uploads())]
+    return render(request, "wechat_simulator/index.html", {
+        "calls": calls, "result": _pretty(result) if result else "", "unpaid": _unpaid_trades(),
+        "shipments": shipments,
+    })
 
 
 def _pretty(value) -> str:

@@ -7,6 +7,7 @@ answers and records every call.
   is signed with the simulator's key (Wechatpay-* headers, serial = WECHAT_PAY_PUBLIC_KEY_ID).
 - v2 (`pay/...`, `secapi/...`): flat XML whose `sign` is checked by its sign_type;
   answers are signed XML (pay_v2.py).
+- bills (`v3/bill/tradebill`, its `v3/billdownload/file`, v2 `pay/downloadbill`): pay_bill.py.
 - `__control__/pay/<out_trade_no>` and `__control__/refund/<out_refund_no>` (POST): pay an
   order or finish a refund and send the notification, for a person using `make run`.
 
@@ -106,7 +107,7 @@ def check_v3_authorization(request, canonical_url: str) -> None:
         )
 
 
-def _signed(status: int, payload: dict | None) -> HttpResponse:
+def signed_answer(status: int, payload: dict | None) -> HttpResponse:
     body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
     if payload is None:
@@ -146,13 +147,17 @@ def _v3(request, route: str) -> HttpResponse:
         body = request.body.decode("utf-8", "replace")
     store.record_call(api="pay", method=request.method, path=route, query=sim.query, body=body,
                       status=status, verdict=verdict, response=answer)
-    return _signed(status, answer)
+    return signed_answer(status, answer)
 
 
 @csrf_exempt
 def pay_view(request, route: str):
     if not settings.WECHAT_SIMULATOR_ENABLED:
         raise Http404("the WeChat simulator is off")
+    if route == pay_bill.DOWNLOAD_PATH:
+        return pay_bill.download(request)
+    if route == "pay/downloadbill":
+        return pay_bill.v2_downloadbill(request)
     if route.startswith("v3/"):
         return _v3(request, route)
     if route.startswith("__control__/"):
@@ -169,10 +174,7 @@ def _control(request, route: str) -> JsonResponse:
     _, kind, number = (route.split("/", 2) + ["", ""])[:3]
     try:
         if kind == "pay":
-            order = pay_state.pay_order(number, openid=request.POST.get("openid") or None)
-            result = {"out_trade_no": number, "transaction_id": order["transaction_id"],
-                      "trade_state": order["trade_state"]}
-            send = pay_state.send_payment_notification
+            return JsonResponse(pay_and_notify(number, openid=request.POST.get("openid") or None))
         elif kind == "refund":
             status = request.POST.get("status", "SUCCESS")
             if status not in pay_state.REFUND_EVENTS:
@@ -194,5 +196,19 @@ def _control(request, route: str) -> JsonResponse:
     return JsonResponse(result)
 
 
+def pay_and_notify(out_trade_no: str, *, openid: str | None = None) -> dict:
+    """The customer pays the trade; its signed notification goes to the project. Raises
+    PayStateError for a trade that cannot be paid (unknown, closed, expired)."""
+    order = pay_state.pay_order(out_trade_no, openid=openid)
+    result = {"out_trade_no": out_trade_no, "transaction_id": order["transaction_id"],
+              "trade_state": order["trade_state"]}
+    try:
+        result["notify_status"] = pay_state.send_payment_notification(out_trade_no)
+    except requests.RequestException as exc:
+        result["notify_status"] = None
+        result["notify_error"] = type(exc).__name__
+    return result
+
+
 # The v3 handlers register themselves with @v3_endpoint.
-from wechat_simulator import pay_v3  # noqa: E402, F401
+from wechat_simulator import pay_bill, pay_v3  # noqa: E402, F401

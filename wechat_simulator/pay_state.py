@@ -60,8 +60,14 @@ def order_put(order: dict) -> None:
 def order_add(order: dict) -> tuple[dict, bool]:
     """Store a new order unless its number is taken (atomic); return (stored, created)."""
     if store.add(f"pay:order:{order['out_trade_no']}", order):
+        store.put("pay:orders", [*order_numbers(), order["out_trade_no"]])
         return order, True
     return order_get(order["out_trade_no"]), False
+
+
+def order_numbers() -> list[str]:
+    """Every out_trade_no the merchant created, oldest first (the bills and the page list them)."""
+    return store.get("pay:orders") or []
 
 
 def order_by_transaction(transaction_id: str) -> dict | None:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("control/phone-code", control.phone_code, name="sim-phone-code"),
     path("control/user", control.user, name="sim-user"),
     path("control/fail-next", control.fail_next, name="sim-fail-next"),
+    path("control/pay", control.pay, name="sim-pay-trade"),
 ]

@@ -5,7 +5,17 @@ Unknown paths still reach the view, which records them and answers 404 / 40066.
 
 from django.urls import path, re_path
 
-from wechat_simulator import mp, mp_login, mp_media, mp_menu, mp_messages, mp_tags, mp_tokens, mp_users  # noqa: F401  (register)
+from wechat_simulator import (  # noqa: F401  (register)
+    mp,
+    mp_login,
+    mp_media,
+    mp_menu,
+    mp_messages,
+    mp_shipping,
+    mp_tags,
+    mp_tokens,
+    mp_users,
+)
 
 urlpatterns = [
     *(path(route, mp.api_view, {"route": route}) for route in sorted(mp.ROUTES)),

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -307,6 +308,17 @@ CELERY_BEAT_SCHEDULE["orders-close-unpaid"] = {"task": "payments.tasks.payments_
 CELERY_BEAT_SCHEDULE["orders-complete-delivered"] = {
     "task": "orders.tasks.order_complete_delivered_task",
     "schedule": 3600.0,
+}
+# Payments: yesterday's trade bill against our payments, once WeChat has published it
+# (from about 10:00 Beijing time, spec 6.9). CELERY_TIMEZONE is Beijing's.
+RECONCILE_AT = env.str("RECONCILE_AT", default="10:30")
+try:
+    _reconcile_hour, _reconcile_minute = (int(part) for part in RECONCILE_AT.split(":"))
+except ValueError:
+    raise ImproperlyConfigured("RECONCILE_AT must be HH:MM (Beijing time)")
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_yesterday_task",
+    "schedule": crontab(hour=_reconcile_hour, minute=_reconcile_minute),
 }
 
 # --- WeChat ---------------------------------------------------------------------------------

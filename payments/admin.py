@@ -1,0 +1,68 @@
+"""Reconciliation in the back office: one row per reconciled day, and every difference
+between WeChat Pay's bill and our payments, in ¥ yuan, until staff mark it resolved."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.money import yuan
+from payments.models import ReconciliationDifference, ReconciliationRun
+from payments.reconciliation import differences_resolve
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False  # made by the reconciliation, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(_ReadOnly):
+    list_display = ("day", "status", "api_version", "bill_rows", "matched", "difference_count", "finished_at",
+                    "error")
+    list_filter = ("status", "api_version")
+    date_hierarchy = "day"
+    readonly_fields = ("day", "status", "api_version", "started_at", "finished_at", "bill_rows", "matched",
+                       "difference_count", "error")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReconciliationDifference)
+class ReconciliationDifferenceAdmin(_ReadOnly):
+    list_display = ("day", "kind", "out_trade_no", "transaction_id", "ours", "theirs", "is_resolved",
+                    "resolution_note")
+    list_filter = ("is_resolved", "kind", "run__day")
+    search_fields = ("=out_trade_no", "=transaction_id")
+    list_select_related = ("run",)
+    actions = ["mark_resolved"]
+    fields = ("day", "kind", "out_trade_no", "transaction_id", "ours", "theirs", "is_resolved", "resolution_note",
+              "resolved_by", "resolved_at")
+    readonly_fields = ("day", "kind", "out_trade_no", "transaction_id", "ours", "theirs", "resolved_by",
+                       "resolved_at")
+
+    @admin.display(description=_("bill date"), ordering="run__day")
+    def day(self, obj):
+        return obj.run.day
+
+    @admin.display(description=_("our amount"), ordering="ours_fen")
+    def ours(self, obj):
+        return yuan(obj.ours_fen)
+
+    @admin.display(description=_("WeChat's amount"), ordering="theirs_fen")
+    def theirs(self, obj):
+        return yuan(obj.theirs_fen)
+
+    def save_model(self, request, obj, form, change):
+        """Ticking "resolved" by hand records who did it, as the action does."""
+        if obj.is_resolved and "is_resolved" in form.changed_data:
+            obj.resolved_by, obj.resolved_at = f"staff:{request.user.pk}", timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Mark selected differences resolved"), permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        done = differences_resolve(ids=list(queryset.values_list("pk", flat=True)), actor=f"staff:{request.user.pk}")
+        self.message_user(request, _("%d differences marked resolved.") % done, messages.SUCCESS)
