@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
@@ -77,8 +79,16 @@ class OrderEventInline(_ReadOnlyInline):
 
 class RefundRequestInline(_ReadOnlyInline):
     model = RefundRequest
-    fields = ("created_at", "reason", "status", "decided_at", "decided_by")
+    fields = ("created_at", "reason", "status", "decided_at", "decided_by", "decline_reason", "refund_no", "decide")
     readonly_fields = fields
+
+    @admin.display(description=_("decide"))
+    def decide(self, obj):
+        """Open requests are approved or declined from the refund requests' page."""
+        if obj.status != RefundRequest.Status.OPEN:
+            return "-"
+        url = reverse("admin:orders_refundrequest_changelist")
+        return format_html('<a href="{}?q={}">{}</a>', url, obj.order.order_no, _("Approve or decline"))
 
 
 class ShippingUploadInline(_ReadOnlyInline):
@@ -206,13 +216,15 @@ class OrderAdmin(ExportMixin, admin.ModelAdmin):
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(admin.ModelAdmin):
-    """Open requests wait here; approving (money back) and declining come with payments."""
+    """Open requests wait here; approving (money back) and declining come with payments
+    (payments/admin_orders.py)."""
 
     list_display = ("order", "status", "reason", "created_at", "decided_at")
     list_filter = ("status", "created_at")
     search_fields = ("=order__order_no",)
     list_select_related = ("order",)
-    readonly_fields = ("order", "reason", "status", "created_at", "decided_at", "decided_by")
+    readonly_fields = ("order", "reason", "status", "created_at", "decided_at", "decided_by", "decline_reason",
+                       "refund_no")
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.money import yuan
+from payments import admin_orders  # noqa: F401 - the order pages' payments, refunds and refund requests
 from payments.models import ReconciliationDifference, ReconciliationRun
 from payments.reconciliation import differences_resolve
 

@@ -99,6 +99,7 @@ class RefundRequestOutputSerializer(serializers.Serializer):
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+    decline_reason = serializers.CharField(help_text="Why the shop declined it; empty unless `declined`.")
 
 
 class OrderOutputSerializer(serializers.Serializer):
