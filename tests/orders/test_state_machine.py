@@ -178,3 +178,20 @@ def test_a_payment_racing_a_close_always_wins_and_takes_stock_once(make_order):
         assert results[0] == "ok"
         assert Order.objects.get(pk=order.pk).status == S.PAID
     assert Sku.objects.get(pk=sku.pk).stock == 5 - Order.objects.filter(status=S.PAID).count()
+
+
+@pytest.mark.parametrize("before", [S.PAID, S.SHIPPED, S.COMPLETED])
+def test_an_abandoned_refund_goes_back_where_the_order_was_once(make_order, customer, before):
+    from orders.services import order_refund_abandon
+
+    order = make_order(customer, before)
+    stamps = (order.paid_at, order.shipped_at, order.completed_at)
+    order_transition(order_id=order.pk, to=S.REFUNDING, actor="staff:1", reason="refund R1: 退货")
+    back = order_refund_abandon(order_id=order.pk, actor="wechatpay", reason="refund R1 closed by WeChat Pay")
+    again = order_refund_abandon(order_id=order.pk, actor="wechatpay", reason="refund R1 closed by WeChat Pay")
+    assert back.status == again.status == before
+    order.refresh_from_db()
+    assert (order.paid_at, order.shipped_at, order.completed_at) == stamps
+    last = order.events.last()
+    assert (last.from_status, last.to_status, last.reason) == (S.REFUNDING, before, "refund R1 closed by WeChat Pay")
+    assert order.events.filter(from_status=S.REFUNDING).count() == 1

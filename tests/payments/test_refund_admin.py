@@ -187,3 +187,16 @@ def test_two_staff_approving_one_request_at_once_make_one_refund(paid_order, buy
     request.refresh_from_db()
     assert refund.amount_fen == 10000 and request.refund_no == refund.out_refund_no
     assert Order.objects.get(pk=order.pk).events.filter(to_status="refunding").count() == 1
+
+
+def test_the_refund_requests_list_costs_the_same_for_any_length(admin_client, paid_order,
+                                                               django_assert_max_num_queries):
+    for _ in range(2):
+        RefundRequest.objects.create(order=paid_order(10000), reason="不想要了")
+    with django_assert_max_num_queries(6):  # session, user, counts, rows (with their orders)
+        page = admin_client.get("/admin/orders/refundrequest/", {"status__exact": "open"})
+    assert page.status_code == 200 and "¥100.00" in page.content.decode()
+    for _ in range(4):
+        RefundRequest.objects.create(order=paid_order(10000), reason="不想要了")
+    with django_assert_max_num_queries(6):
+        assert len(admin_client.get("/admin/orders/refundrequest/").context["cl"].result_list) == 6
