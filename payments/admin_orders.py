@@ -112,9 +112,7 @@ class OrderPaymentsAdmin(OrderAdmin):
         extra = {"can_refund": request.user.has_perm(REFUND_PERMISSION)}
         pk = unquote(object_id)
         if str(pk).isdigit():
-            extra["refund_alerts"] = list(
-                Refund.objects.filter(order_id=pk, status__in=ABANDONED).order_by("-created_at")
-            )
+            extra["refund_alerts"] = refund_alerts(order_id=int(pk))
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def refund_view(self, request, object_id):
@@ -173,6 +171,20 @@ class OrderPaymentsAdmin(OrderAdmin):
             self.message_user(request, gettext("Refund %(no)s of %(amount)s sent to WeChat Pay; the order page "
                                                "shows when it is done.") % {
                 "no": refund.out_refund_no, "amount": yuan(refund.amount_fen)}, messages.SUCCESS)
+
+
+def refund_alerts(*, order_id: int) -> list[Refund]:
+    """The refunds staff must hear about: abnormal ones (the money is stuck at WeChat Pay until
+    someone acts in the merchant platform), and refused or closed ones not followed by a
+    newer refund (once staff refunded again, the old failure is history)."""
+    refunds = list(Refund.objects.filter(order_id=order_id).order_by("-created_at", "-id"))
+    alerts, retried = [], False
+    for refund in refunds:  # newest first
+        if refund.status == Refund.Status.ABNORMAL or (refund.status in ABANDONED and not retried):
+            alerts.append(refund)
+        if refund.status not in ABANDONED:
+            retried = True
+    return alerts
 
 
 class DeclineForm(forms.Form):

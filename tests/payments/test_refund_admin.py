@@ -161,6 +161,10 @@ def test_a_refund_wechat_refuses_is_shown_on_the_order(admin_client, paid_order)
     page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "未成功（微信拒绝：NOT_ENOUGH: 基本账户余额不足）" in page  # the alert on top
     assert "refused by WeChat Pay (NOT_ENOUGH" in page  # the timeline's audit row
+    # Refunded again, successfully: the old failure is history, not an alert.
+    admin_client.post(_refund_url(order), {"amount": "100", "reason": "退货"})
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "未成功" not in page and Order.objects.get(pk=order.pk).status == "refunding"
 
 
 @pytest.mark.postgres

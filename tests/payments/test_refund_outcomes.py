@@ -48,7 +48,7 @@ def _age(refund, minutes=6):
 
 
 def test_an_abnormal_refund_puts_a_shipped_order_back_without_shipping_it_again(
-        shipped_order, notify_receiver, client, wechat_sim, django_capture_on_commit_callbacks):
+        shipped_order, notify_receiver, client, admin_client, wechat_sim, django_capture_on_commit_callbacks):
     order = shipped_order(10000)
     shipped_at, uploads = order.shipped_at, len(wechat_sim.shipping_uploads())
     outbox_rows = OutboxItem.objects.count()
@@ -69,6 +69,9 @@ def test_an_abnormal_refund_puts_a_shipped_order_back_without_shipping_it_again(
     assert len(wechat_sim.shipping_uploads()) == uploads
     assert ShippingUpload.objects.get(order=order).status == ShippingUpload.Status.UPLOADED
     assert OutboxItem.objects.count() == outbox_rows + 1  # the refund's own submission
+    # Staff see it on the order's page.
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert f"退款 {refund.out_refund_no} 未成功（退款异常" in page
 
 
 def test_an_abnormal_refund_paid_out_later_still_refunds_the_order(
