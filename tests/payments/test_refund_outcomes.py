@@ -14,8 +14,9 @@ from orders.services import order_ship
 from payments.models import PaymentNotification, Refund
 from payments.refunds import refund_start, refund_submit
 from payments.tasks import refunds_settle_task
+from tests.celery_worker import wait_for
 from tests.payments.conftest import REFUND_NOTIFY, post_notification, refund_notice
-from wechat_simulator import pay_state
+from wechat_simulator import pay_state, store
 from wxbackend.models import OutboxItem
 from wxbackend.wechat import paycrypto
 
@@ -181,3 +182,24 @@ def test_v2_a_refused_refund_stores_a_stable_code_and_wechats_words(v2, paid_ord
         refund = refund_submit(refund_id=refund.pk)
     assert (refund.status, refund.error) == ("failed", "return_fail: 证书已过期")
     assert Order.objects.get(pk=order.pk).status == "paid"
+
+
+@pytest.mark.real_worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_settles_a_stuck_refund_when_beat_sends_the_task(paid_order, monkeypatch, request):
+    order = paid_order(10000)
+    refund = refund_start(order_id=order.pk, amount_fen=10000, reason="退货", requested_by="staff:1")
+    refund_submit(refund_id=refund.pk)
+    pay_state.refund_complete(refund.out_refund_no, "SUCCESS")  # the notification is lost
+    _age(refund)
+    for name in ("WECHAT_PAY_MCH_ID", "WECHAT_PAY_MCH_CERT_SERIAL", "WECHAT_PAY_MCH_PRIVATE_KEY_PATH",
+                 "WECHAT_PAY_PUBLIC_KEY_ID", "WECHAT_PAY_PUBLIC_KEY_PATH", "WECHAT_PAY_APIV3_KEY"):
+        monkeypatch.setenv(name, getattr(settings, name))  # the worker's merchant is the test's
+    request.getfixturevalue("celery_worker_process")
+
+    refunds_settle_task.delay()  # what beat's payments-refunds-settle sends
+
+    wait_for(lambda: Order.objects.filter(pk=order.pk, status="refunded").exists(), timeout=30)
+    assert Refund.objects.get(pk=refund.pk).status == "succeeded"
+    assert len(store.calls(path=f"v3/refund/domestic/refunds/{refund.out_refund_no}")) == 1  # asked once
