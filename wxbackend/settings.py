@@ -309,6 +309,8 @@ CELERY_BEAT_SCHEDULE["orders-complete-delivered"] = {
     "task": "orders.tasks.order_complete_delivered_task",
     "schedule": 3600.0,
 }
+# Refunds WeChat accepted minutes ago whose notification never came: asked for, and applied.
+CELERY_BEAT_SCHEDULE["payments-refunds-settle"] = {"task": "payments.tasks.refunds_settle_task", "schedule": 300.0}
 # Payments: yesterday's trade bill against our payments, once WeChat has published it
 # (from about 10:00 Beijing time, spec 6.9). CELERY_TIMEZONE is Beijing's.
 RECONCILE_AT = env.str("RECONCILE_AT", default="10:30")
