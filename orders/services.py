@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.selectors import sku_get_on_sale, sku_map_on_sale
 from catalog.services import sku_stock_release_many, sku_stock_take_many
+from notifications.services import notice_queue_for_order
 from orders.exceptions import (
     AddressLimitReached,
     CartFull,
@@ -320,6 +321,8 @@ def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> No
                    key=f"order:{order.pk}:close-trades")
     if to_status == Status.SHIPPED:
         order_shipping_queue(order=order)
+    # The customer's notice of paid, shipped, refunded or closed (other statuses: nothing).
+    notice_queue_for_order(order=order, event=to_status)
 
 
 # --- What customers and staff do -----------------------------------------------------------

@@ -9,6 +9,7 @@ import responses
 from django.conf import settings
 from django.utils import timezone
 
+from notifications.models import Notice
 from orders.models import Order, ShippingUpload
 from orders.services import order_ship
 from payments.models import PaymentNotification, Refund
@@ -52,7 +53,7 @@ def test_an_abnormal_refund_puts_a_shipped_order_back_without_shipping_it_again(
         shipped_order, notify_receiver, client, admin_client, wechat_sim, django_capture_on_commit_callbacks):
     order = shipped_order(10000)
     shipped_at, uploads = order.shipped_at, len(wechat_sim.shipping_uploads())
-    outbox_rows = OutboxItem.objects.count()
+    outbox_rows, notices = OutboxItem.objects.count(), Notice.objects.filter(order=order).count()
     refund = _start(order, 10000, django_capture_on_commit_callbacks)
     assert Order.objects.get(pk=order.pk).status == "refunding"
 
@@ -70,6 +71,7 @@ def test_an_abnormal_refund_puts_a_shipped_order_back_without_shipping_it_again(
     assert len(wechat_sim.shipping_uploads()) == uploads
     assert ShippingUpload.objects.get(order=order).status == ShippingUpload.Status.UPLOADED
     assert OutboxItem.objects.count() == outbox_rows + 1  # the refund's own submission
+    assert Notice.objects.filter(order=order).count() == notices  # the customer heard of shipping once
     # Staff see it on the order's page.
     page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert f"退款 {refund.out_refund_no} 未成功（退款异常" in page
