@@ -1,13 +1,17 @@
-"""Reconciliation in the back office: one row per reconciled day, and every difference
-between WeChat Pay's bill and our payments, in ¥ yuan, until staff mark it resolved."""
+"""Payments in the back office: every refund (find the abnormal and refused ones), every
+notification WeChat Pay (or anyone) posted with its verdict, one row per reconciled day, and
+every difference between WeChat Pay's bill and our payments, in ¥ yuan, until staff mark it
+resolved. All read-only: money moves through the order pages' actions (admin_orders.py)."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog.money import yuan
 from payments import admin_orders  # noqa: F401 - the order pages' payments, refunds and refund requests
-from payments.models import ReconciliationDifference, ReconciliationRun
+from payments.models import PaymentNotification, ReconciliationDifference, ReconciliationRun, Refund
 from payments.reconciliation import differences_resolve
 
 
@@ -16,6 +20,51 @@ class _ReadOnly(admin.ModelAdmin):
         return False  # made by the reconciliation, never by hand
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _order_link(order) -> str:
+    return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.order_no)
+
+
+@admin.register(Refund)
+class RefundAdmin(_ReadOnly):
+    """Every refund, newest first; filter by status to find those that need a person."""
+
+    list_display = ("out_refund_no", "order_no", "amount", "status", "is_full", "reason", "requested_by", "error",
+                    "created_at", "succeeded_at")
+    list_filter = ("status", "is_full", "created_at")
+    search_fields = ("=out_refund_no", "=refund_id", "=order__order_no")
+    list_select_related = ("order",)
+    fields = ("out_refund_no", "refund_id", "order_no", "amount", "status", "is_full", "reason", "requested_by",
+              "error", "created_at", "updated_at", "succeeded_at")
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("order"), ordering="order__order_no")
+    def order_no(self, obj):
+        return _order_link(obj.order)
+
+    @admin.display(description=_("amount"), ordering="amount_fen")
+    def amount(self, obj):
+        return yuan(obj.amount_fen)
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(_ReadOnly):
+    """What WeChat Pay (or a forger) posted, and what was done with it: mismatches, forgeries
+    and unknown trades are here for staff to look into."""
+
+    list_display = ("received_at", "kind", "api_version", "verdict", "out_trade_no", "out_refund_no", "detail")
+    list_filter = ("verdict", "kind", "api_version", "received_at")
+    search_fields = ("=out_trade_no", "=out_refund_no", "=notice_id")
+    fields = ("received_at", "kind", "api_version", "verdict", "detail", "notice_id", "out_trade_no",
+              "out_refund_no", "attempt", "headers", "body")
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -204,3 +204,22 @@ def test_the_refund_requests_list_costs_the_same_for_any_length(admin_client, pa
         RefundRequest.objects.create(order=paid_order(10000), reason="不想要了")
     with django_assert_max_num_queries(6):
         assert len(admin_client.get("/admin/orders/refundrequest/").context["cl"].result_list) == 6
+
+
+def test_staff_find_refunds_by_status_and_every_notification_with_its_verdict(
+        admin_client, paid_order, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    order = paid_order(10000)
+    pay_state.fail_next("v3/refund/domestic/refunds", status=403, code="NOT_ENOUGH", message="余额不足")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(_refund_url(order), {"amount": "10", "reason": "差价"})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(_refund_url(order), {"amount": "20", "reason": "差价"})
+    with django_assert_max_num_queries(7):
+        page = admin_client.get("/admin/payments/refund/", {"status__exact": "failed"})
+    failed = [r.amount_fen for r in page.context["cl"].result_list]
+    assert failed == [1000] and "¥10.00" in page.content.decode() and "NOT_ENOUGH: 余额不足" in page.content.decode()
+    assert len(admin_client.get("/admin/payments/refund/", {"q": order.order_no}).context["cl"].result_list) == 2
+
+    page = admin_client.get("/admin/payments/paymentnotification/")
+    assert [n.verdict for n in page.context["cl"].result_list] == ["applied"] and "已处理" in page.content.decode()
+    assert admin_client.get("/admin/payments/refund/add/").status_code == 403
