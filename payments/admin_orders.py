@@ -109,10 +109,13 @@ class OrderPaymentsAdmin(OrderAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The page shows a Refund button to those who may refund, and says loudly when a
         refund did not give the money back."""
-        extra = {"can_refund": request.user.has_perm(REFUND_PERMISSION)}
+        extra = {}
         pk = unquote(object_id)
         if str(pk).isdigit():
             extra["refund_alerts"] = refund_alerts(order_id=int(pk))
+            if request.user.has_perm(REFUND_PERMISSION):
+                paid, refunded = refundable_fen(order_id=int(pk))
+                extra["can_refund"] = paid > refunded
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def refund_view(self, request, object_id):

@@ -61,6 +61,7 @@ def test_staff_refund_part_then_the_rest_in_yuan_and_never_more(admin_client, ad
 
 def test_an_unpaid_order_cannot_be_refunded(admin_client, shop, make_unpaid):
     order = make_unpaid()
+    assert _refund_url(order) not in admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     response = admin_client.get(_refund_url(order), follow=True)
     assert any("没有可退的付款" in m for m in _messages(response))
     assert admin_client.post(_refund_url(order), {"amount": "1", "reason": "x"}).status_code == 302
