@@ -100,6 +100,8 @@ def over_refund_message(paid_fen: int, refunded_fen: int) -> str:
 
 class OrderPaymentsAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, PaymentAttemptInline, RefundInline]
+    # Named, not found by path: an orders/…/order/change_form.html would shadow it silently.
+    change_form_template = "admin/payments/order_change_form.html"
 
     def get_urls(self):
         refund = path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view),
