@@ -32,6 +32,13 @@ def celery_worker_process(request):
             pytest.fail("CI must run real-worker tests: set CELERY_BROKER_URL and DATABASE_URL")
         pytest.skip("needs CELERY_BROKER_URL and PostgreSQL for a real worker")
     celery_app.control.purge()
+    worker = start_worker()
+    yield worker
+    stop_worker(worker)
+
+
+def start_worker() -> subprocess.Popen:
+    """Start a solo worker on the test database and broker; return once it answers a ping."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -55,7 +62,10 @@ def celery_worker_process(request):
     else:
         worker.kill()
         pytest.fail("the Celery worker did not answer a ping within 30 s")
-    yield worker
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
     worker.terminate()
     try:
         worker.wait(timeout=10)
