@@ -167,7 +167,8 @@ def run(ctx: Context) -> list[Result]:
 
         bare_seconds = _bare_loop(api_base, users, tag)
 
-        worker = _start_worker({**ctx.env, "CELERY_BROKER_URL": broker, "WECHAT_API_BASE": api_base})
+        worker = _start_worker({**ctx.env, "CELERY_BROKER_URL": broker, "WECHAT_API_BASE": api_base,
+                                **({"PGOPTIONS": os.environ["BENCH_PGOPTIONS"]} if os.environ.get("BENCH_PGOPTIONS") else {})})
         try:
             ids = _queue_notices(users, tag)
             delivered_before = state.notices_delivered()
