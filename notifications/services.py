@@ -21,7 +21,7 @@ import random
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications.models import Channel, Event, Notice, NoticeAttempt, NotificationTemplate
@@ -119,13 +119,9 @@ def _payload(*, template: NotificationTemplate, order, event: str) -> dict:
 def notice_send(*, notice_id: int) -> str:
     """Send the notice once; returns its status afterwards, or "skipped" when this run has
     nothing to do (sent, failed, not yet due, or being sent by another run)."""
-    now = timezone.now()
-    claimed = Notice.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=notice_id, status=Status.QUEUED,
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now)
-    if not claimed:
+    notice = _claim(notice_id)
+    if notice is None:
         return "skipped"
-    notice = Notice.objects.get(pk=notice_id)
     try:
         answer = call(APPS[notice.channel], "POST", PATHS[notice.channel],
                       json={"touser": notice.touser, **notice.payload})
@@ -135,6 +131,19 @@ def notice_send(*, notice_id: int) -> str:
         return _record(notice, Status.FAILED, "failed", errcode=exc.errcode, error=str(exc))
     msgid = answer.get("msgid")
     return _record(notice, Status.SENT, "sent", msgid=msgid if isinstance(msgid, int) else None)
+
+
+def _claim(notice_id: int) -> Notice | None:
+    """queued → sending, if the row is queued and due: one UPDATE … RETURNING, so the row
+    lock that decides between two runs of one notice also hands back the row."""
+    now = timezone.now()
+    table = Notice._meta.db_table
+    claimed = Notice.objects.raw(
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, last_attempt_at = %s "  # noqa: S608
+        "WHERE id = %s AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING *",
+        [Status.SENDING, now, notice_id, Status.QUEUED, now],
+    )
+    return next(iter(claimed), None)
 
 
 def retry_delay_seconds(attempts: int) -> float:
@@ -159,14 +168,18 @@ def _record_transient(notice: Notice, exc: GatewayUnavailable) -> str:
 
 def _record(notice: Notice, status: str, outcome: str, *, errcode: int | None = None, error: str = "",
             msgid: int | None = None, next_attempt_at=None) -> str:
-    """Leave `sending` for `status` (only from `sending`: a requeued row is not overwritten)
-    and log the attempt."""
+    """Leave `sending` for `status` (only from `sending`: a requeued row is not overwritten).
+    The row counts the tries and keeps the last errcode and time; a try WeChat did not take
+    is also logged as a NoticeAttempt, for staff (a sent notice has its msgid and time)."""
     fields = {"status": status, "last_errcode": errcode, "last_error": error[:300],
               "next_attempt_at": next_attempt_at}
     if status == Status.SENT:
-        fields.update(sent_at=timezone.now(), msgid=msgid)
-    Notice.objects.filter(pk=notice.pk, status=Status.SENDING).update(**fields)
-    NoticeAttempt.objects.create(notice_id=notice.pk, errcode=errcode, error=error[:300], outcome=outcome)
+        Notice.objects.filter(pk=notice.pk, status=Status.SENDING).update(
+            **fields, sent_at=timezone.now(), msgid=msgid)
+        return status
+    with transaction.atomic():  # one commit for both rows
+        Notice.objects.filter(pk=notice.pk, status=Status.SENDING).update(**fields)
+        NoticeAttempt.objects.create(notice_id=notice.pk, errcode=errcode, error=error[:300], outcome=outcome)
     if status == Status.FAILED:
         logger.warning("notice failed", extra={"event": {"notice": notice.pk, "errcode": errcode}})
     return status

@@ -24,6 +24,7 @@ _NOT_LETTERS = re.compile(r"[^A-Za-z]")
 _NOT_PHONE = re.compile(r"[^0-9+\-()]")
 _SPACES = re.compile(r"\s+")
 
+EMPTY = {"thing": "-", "name": "-", "character_string": "-", "symbol": "-", "phrase": "无"}
 # What each event reads as in a `phrase` keyword (≤ 5 Chinese characters).
 EVENT_PHRASES = {"paid": "已支付", "shipped": "已发货", "refunded": "已退款", "closed": "已关闭"}
 
@@ -82,7 +83,8 @@ def cut(text: str, limit: int, *, ellipsis: bool = True) -> str:
 def shape(kind: str, value) -> str:
     """`value` (text, fen for amounts, a datetime for times) as keyword type `kind` takes it."""
     if value is None or value == "":
-        return "-" if kind in ("thing", "name") else ""
+        # WeChat wants every keyword filled (47003 otherwise): a dash where the type allows.
+        return EMPTY.get(kind, "")
     if kind == "amount":
         return yuan(int(value), grouping=False) if isinstance(value, int) else cut(str(value), 14, ellipsis=False)
     if kind in ("time", "date"):

@@ -8,6 +8,7 @@ the test's WeChat base URLs, so it sees what the test committed (use
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def celery_worker_process(request):
             pytest.fail("CI must run real-worker tests: set CELERY_BROKER_URL and DATABASE_URL")
         pytest.skip("needs CELERY_BROKER_URL and PostgreSQL for a real worker")
     celery_app.control.purge()
+    worker = start_worker()
+    yield worker
+    stop_worker(worker)
+
+
+def start_worker() -> subprocess.Popen:
+    """Start a solo worker on the test database and broker; return once it answers a ping."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -40,22 +48,29 @@ def celery_worker_process(request):
         "DATABASE_CONN_MAX_AGE": "0",
     }
     name = f"test-{os.getpid()}@%h"
+    # Output to a file, not a pipe: nobody reads a pipe while the worker runs, and once its
+    # 64 KB fill (a few dozen logged tracebacks) the worker blocks in its next log call.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - open as long as the worker runs
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "wxbackend", "worker", "--pool=solo",
          "--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
          "-n", name],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if celery_app.control.ping(timeout=0.5):
             break
         if worker.poll() is not None:
-            pytest.fail("the Celery worker exited:\n" + (worker.stdout.read() if worker.stdout else ""))
+            log.seek(0)
+            pytest.fail("the Celery worker exited:\n" + log.read())
     else:
         worker.kill()
         pytest.fail("the Celery worker did not answer a ping within 30 s")
-    yield worker
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
     worker.terminate()
     try:
         worker.wait(timeout=10)

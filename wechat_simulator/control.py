@@ -4,8 +4,10 @@ front-end developer needs to log in against `make run` (tests use state.py direc
 Each control answers JSON to a JSON request, and the page again (with the result) to a form.
 """
 
+import datetime
 import json
 import secrets
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -138,8 +140,26 @@ def _page(request, result: dict | None = None):
     shipments = [{**u, "body_text": _pretty(u["body"])} for u in reversed(mp_shipping.uploads())]
     return render(request, "wechat_simulator/index.html", {
         "calls": calls, "result": _pretty(result) if result else "", "unpaid": _unpaid_trades(),
-        "shipments": shipments,
+        "shipments": shipments, "notices": _notices(),
     })
+
+
+def _notices() -> list[dict]:
+    """Delivered template and subscribe messages, newest first, as the phone shows them: the
+    keywords in order, and what tapping opens."""
+    shown = []
+    for message in reversed(state.notices(limit=PAGE_CALLS)):
+        data = message.get("data") or {}
+        miniprogram = message.get("miniprogram") or {}
+        opens = message.get("page") or miniprogram.get("pagepath") or message.get("url") or ""
+        shown.append({
+            "kind": "订阅消息" if message["kind"] == "subscribe" else "模板消息",
+            "at": datetime.datetime.fromtimestamp(message["at"], tz=ZoneInfo(settings.TIME_ZONE)),
+            "touser": message.get("touser", ""), "template_id": message.get("template_id", ""),
+            "lines": [(key, item.get("value", "")) for key, item in data.items() if isinstance(item, dict)],
+            "opens": opens, "state": message.get("miniprogram_state", ""),
+        })
+    return shown
 
 
 def _pretty(value) -> str:

@@ -216,6 +216,12 @@ def notice_deliver(*, appid: str, kind: str, message: dict, msgid: int) -> None:
                                    "msgid": msgid, **message})
 
 
+def notices_delivered() -> int:
+    """How many template and subscribe messages were delivered so far (all of them: the
+    page and `notices()` list only the last few hundred)."""
+    return store.get("notice-seq") or 0
+
+
 def notices(touser: str | None = None, *, limit: int = store.MAX_LISTED) -> list[dict]:
     """Template and subscribe messages delivered, oldest first (repeats WeChat dropped by
     client_msg_id are not here); `touser` keeps one customer's."""

@@ -273,6 +273,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection before and after each task unless
+# this is set: a new PostgreSQL connection per task, most of what a short task (a notice
+# send) costs. It now closes them every 1000 tasks; in between, wxbackend/celery.py closes
+# after each task those that broke or outlived CONN_MAX_AGE, as Django does per request.
+CELERY_DB_REUSE_MAX = 1000
 # Longer than any countdown or retry backoff we use (max backoff 600 s, order timeout
 # sweeps every minute), so Redis never redelivers a task that is merely waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
