@@ -27,7 +27,7 @@ def test_chat_then_buy_and_pay_in_the_console(browser_page, live_server, console
     sku = SkuFactory(price_fen=12900, stock=5, product__title="竹纤维毛巾")
     page = browser_page
     script_errors = []
-    page.on("pageerror", script_errors.append)
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.goto(f"{live_server.url}/")
     page.click("#link-console")
     page.wait_for_url(f"{live_server.url}/__sim__/console/")
