@@ -3,10 +3,10 @@
 The same load (the bench's connections, split evenly) goes to the cached product list
 through one instance (2 workers), then through two instances (2 workers each) at once, as
 a load balancer would spread it; the second row is the sum of both. With every instance on
-this one machine the second row cannot show more cores, only whether sharing the database
-and the cache between instances costs anything: near 1.0 "two over one" means it does not,
-and on a machine of their own each instance adds its own row-one throughput. No target:
-the number depends on the machine's cores (see the notes column).
+this one machine the second row cannot show more cores: it shows what more processes than
+cores cost (on 2 cores "two over one" came out at 0.64-0.74), while on machines of their
+own each instance adds its own row-one throughput as long as PostgreSQL and Redis keep up.
+No target: the number depends on the machine's cores (see the notes column).
 """
 
 from __future__ import annotations
