@@ -66,13 +66,24 @@ def page(request):
         "mp_mode": "safe" if settings.WECHAT_MP_ENCODING_AES_KEY else "plaintext",
         "pay_version": settings.WECHAT_PAY_API_VERSION,
         "openid": "o_console_" + secrets.token_hex(3),
+        "subscribe_template_ids": _subscribe_template_ids(),
         "labels": {
             "pay": _("Pay"), "cancel": _("Cancel"), "refund": _("Ask for a refund"),
             "received": _("Confirm receipt"), "finish": _("Finish at WeChat Pay"),
             "reason": _("Why do you want the money back?"), "empty_cart": _("The cart is empty."),
             "choose_photo": _("Choose a photo first."), "paid": _("Paid at WeChat"),
+            "add_to_cart": _("Add to cart"), "remove": _("Remove"), "accepted": _("Order notices accepted"),
         },
     })
+
+
+def _subscribe_template_ids() -> list[str]:
+    """What the mini-program would pass to wx.requestSubscribeMessage: the enabled
+    subscribe-message templates of the order notices (a front end knows its own)."""
+    from notifications.models import Channel, NotificationTemplate
+
+    return sorted(set(NotificationTemplate.objects.filter(channel=Channel.SUBSCRIBE, is_enabled=True)
+                      .values_list("template_id", flat=True)))
 
 
 @require_GET

@@ -267,6 +267,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# The queue tasks go to (workers take it with `-Q`): lets two deployments share one broker
+# vhost without taking each other's tasks. Prefer a vhost of their own where possible.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Every task is written to be idempotent (it finds finished work and returns), so a task
 # is acknowledged only after it ran and is given back if its worker dies mid-way.
 CELERY_TASK_ACKS_LATE = True

@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from notifications.models import Channel, NotificationTemplate
 from orders.models import Order, OrderEvent
 from payments.refunds import refund_start
 from tests.factories import SkuFactory
@@ -52,6 +53,12 @@ def test_log_in_browse_order_pay_and_get_refunded(served):
     phone = Phone(served.url)
     code = phone.sim("POST", "control/login-code", {"openid": "o_console_buyer"})["code"]
     phone.token = phone.api("POST", "auth/login", {"code": code})["token"]
+    # The console's "accept order notices": what wx.requestSubscribeMessage reports.
+    NotificationTemplate.objects.create(event="paid", channel=Channel.SUBSCRIBE, template_id="TPL_PAID",
+                                        keywords={"character_string1": "order_no", "amount2": "total"})
+    assert 'id="console-templates" type="application/json">["TPL_PAID"]' in requests.get(
+        f"{served.url}/__sim__/console/", timeout=5).text
+    phone.api("POST", "me/subscriptions", {"template_ids": ["TPL_PAID"], "result": {"TPL_PAID": "accept"}})
 
     [listed] = [p for p in phone.api("GET", "products/?q=保温杯")["results"] if p["id"] == sku.product_id]
     assert listed["price_fen"] == 12900
@@ -72,6 +79,10 @@ def test_log_in_browse_order_pay_and_get_refunded(served):
     assert phone.api("GET", f"orders/{order['order_no']}/")["status"] == "paid"
     assert phone.sim("POST", "console/pay", params)["notify_status"] == 204  # paying twice is a no-op
     assert OrderEvent.objects.filter(order__order_no=order["order_no"], to_status="paid").count() == 1
+    # The paid notice reaches the customer's phone, and the console lists it.
+    notices = _wait_for(lambda: phone.sim("GET", "console/notices?openid=o_console_buyer")["notices"])
+    assert [(n["path"], n["body"]["template_id"], n["body"]["data"]["character_string1"]["value"])
+            for n in notices] == [("cgi-bin/message/subscribe/send", "TPL_PAID", order["order_no"])]
 
     phone.api("POST", f"orders/{order['order_no']}/refund-request", {"reason": "不想要了"}, expect=201)
     # Staff approve in the back office; WeChat Pay holds the refund until the console finishes it.

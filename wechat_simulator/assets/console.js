@@ -9,6 +9,7 @@
   const cfg = root.dataset;
   const $ = (id) => document.getElementById(id);
   const t = JSON.parse($("console-labels").textContent);  // translated by the page
+  const templateIds = JSON.parse($("console-templates").textContent);
   let token = null;
   let products = [];
 
@@ -149,6 +150,15 @@
     await Promise.all([loadProducts(), loadCart(), loadOrders(), loadNotices()]);
   }));
 
+  // What wx.requestSubscribeMessage reports when the customer taps "allow": one grant of
+  // each order notice's template, used up by one notice.
+  $("mini-subscribe").addEventListener("click", guard(async () => {
+    if (!templateIds.length) throw new Error("no subscribe-message template is enabled (admin: notifications)");
+    const result = Object.fromEntries(templateIds.map((id) => [id, "accept"]));
+    await call("POST", cfg.api + "me/subscriptions", { template_ids: templateIds, result }, true);
+    show(t.accepted + ": " + templateIds.join(", "));
+  }));
+
   async function loadProducts() {
     const q = $("mini-q").value.trim();
     const data = await call("GET", cfg.api + "products/" + (q ? "?q=" + encodeURIComponent(q) : ""), undefined, true);
@@ -169,7 +179,7 @@
           onclick: guard(async () => {
             await call("POST", cfg.api + "cart/items/", { sku_id: sku.id, quantity: 1 }, true);
             await loadCart();
-          }) }, "+🛒"))))));
+          }) }, t.add_to_cart))))));
   }
 
   async function loadCart() {
@@ -179,7 +189,7 @@
       el("td", {}, el("button", { type: "button", onclick: guard(async () => {
         await call("DELETE", cfg.api + "cart/items/" + line.id + "/", undefined, true);
         await loadCart();
-      }) }, "✕")))));
+      }) }, t.remove)))));
     return lines;
   }
 
@@ -200,7 +210,6 @@
       items: lines.map((l) => ({ sku_id: l.sku_id, quantity: l.quantity })),
       address_id: await anAddress(), remark: $("mini-remark").value,
     }, true);
-    for (const line of lines) await call("DELETE", cfg.api + "cart/items/" + line.id + "/", undefined, true);
     show("order " + order.order_no + " " + order.status + " " + yuan(order.total_fen));
     await Promise.all([loadCart(), loadOrders()]);
   }));
@@ -269,7 +278,7 @@
     $("calls").replaceChildren(el("table", {}, ...data.calls.map((c) => el("tr", {},
       el("td", {}, String(c.n)), el("td", {}, c.method + " " + c.path),
       el("td", { class: c.verdict === "ok" || c.verdict === "sent" ? "" : "bad" }, c.verdict),
-      el("td", {}, el("pre", {}, JSON.stringify(c.body, null, 1))))))));
+      el("td", {}, el("pre", {}, JSON.stringify(c.body, null, 1)))))));
   }
 
   // Things arrive by themselves (customer-service sends from a worker, notices, calls).
