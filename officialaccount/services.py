@@ -395,3 +395,38 @@ def qr_scene_create_code(*, scene_id: int) -> QrScene:
     )
     scene.save(update_fields=["ticket", "url", "expires_at"])
     return scene
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+PURGE_BATCH = 500
+
+
+def message_bodies_purge(*, queryset) -> int:
+    """Empty what was said in the messages of `queryset` (text, raw fields, the passive reply's
+    XML and summary, downloaded media, which is deleted from storage) and keep the row: its type,
+    direction and times still count in the metrics. Returns how many rows changed. Idempotent."""
+    rows = queryset.exclude(content="", fields={}, reply_xml="", reply_text="", media_file="", media_url="")
+    changed = 0
+    while True:
+        batch = list(rows.order_by("pk").values_list("pk", "media_file")[:PURGE_BATCH])
+        if not batch:
+            return changed
+        for _pk, name in batch:
+            if name:
+                try:
+                    default_storage.delete(name)
+                except OSError:
+                    logger.warning("media file not deleted", extra={"event": {"file": name}})
+        changed += Message.objects.filter(pk__in=[pk for pk, _ in batch]).update(
+            content="", fields={}, reply_xml="", reply_text="", media_file="", media_url="",
+        )
+
+
+def message_retention_purge(*, now: datetime.datetime | None = None) -> int:
+    """Purge the bodies and media of messages older than MESSAGE_RETENTION_DAYS (the beat
+    entry `officialaccount-message-retention` runs it daily)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.MESSAGE_RETENTION_DAYS)
+    purged = message_bodies_purge(queryset=Message.objects.filter(created_at__lt=cutoff))
+    logger.info("message retention purge", extra={"event": {"purged": purged, "days": settings.MESSAGE_RETENTION_DAYS}})
+    return purged

@@ -39,3 +39,8 @@ def tags_sync_task() -> None:
 @shared_task(acks_late=True)
 def follower_interactions_sweep_task() -> None:
     services.follower_interactions_sweep()
+
+
+@shared_task(acks_late=True)
+def message_retention_purge_task() -> None:
+    services.message_retention_purge()
