@@ -2,6 +2,7 @@
 except through actions, which call the same services as the API; money reads as ¥ yuan."""
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.shortcuts import get_object_or_404
@@ -102,6 +103,16 @@ class ShippingUploadInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class NoticeInline(_ReadOnlyInline):
+    """What the customer was told of this order, through which channel, and WeChat's answer
+    (the notices' own page, 消息通知 → 通知, has each try and the resend action)."""
+
+    model = apps.get_model("notifications", "Notice")
+    fields = ("event", "channel", "status", "attempts", "last_errcode", "last_error", "skip_reason", "sent_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
 class OrderResource(resources.ModelResource):
     """The CSV export: one row per order, money in yuan, items in one column."""
 
@@ -152,7 +163,7 @@ class OrderAdmin(ExportMixin, admin.ModelAdmin):
     search_fields = ("=order_no", "=tel_number")
     search_help_text = _("An order number, or a full phone number (the recipient's or the customer's).")
     list_per_page = 50
-    inlines = [OrderItemInline, OrderEventInline, ShippingUploadInline, RefundRequestInline]
+    inlines = [OrderItemInline, OrderEventInline, ShippingUploadInline, RefundRequestInline, NoticeInline]
     actions = ["ship"]
     fieldsets = [
         (None, {"fields": ("order_no", "status", "total", "customer", "remark")}),
