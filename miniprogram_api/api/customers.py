@@ -328,6 +328,16 @@ class _ExportConsentSerializer(serializers.Serializer):
     at = serializers.CharField(allow_null=True)
 
 
+class _ExportNoticeSerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    event = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.DictField()
+    created_at = serializers.CharField()
+    sent_at = serializers.CharField(allow_null=True)
+
+
 class CustomerExportOutputSerializer(serializers.Serializer):
     """One key per registered section (wxbackend.privacy); apps may add sections."""
 
@@ -340,6 +350,7 @@ class CustomerExportOutputSerializer(serializers.Serializer):
     orders = _ExportOrderSerializer(many=True)
     payments = _ExportPaymentSerializer(many=True)
     conversations = _ExportMessageSerializer(many=True)
+    notices = _ExportNoticeSerializer(many=True)
 
 
 class MeExportApi(APIView):
@@ -360,7 +371,7 @@ class MeExportApi(APIView):
             "subscriptions": [{"template_id": "T1", "available": 1, "last_result": "accept"}],
             "consents": [{"kind": "subscribe_message", "subject": "T1", "answer": "accept",
                           "at": "2026-11-25T14:31:00+08:00"}],
-            "orders": [], "payments": [], "conversations": [],
+            "orders": [], "payments": [], "conversations": [], "notices": [],
         })],
     )
     def get(self, request):

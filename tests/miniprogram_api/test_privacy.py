@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from miniprogram_api.models import Customer, SubscriptionGrant
 from miniprogram_api.services import customer_erase
+from notifications.models import Notice, NotificationTemplate
 from officialaccount.models import Follower, Message, Tag
 from officialaccount.tasks import message_retention_purge_task
 from orders.models import Order
@@ -40,6 +41,9 @@ def wang(db):
     customer.save()
     address = AddressFactory(customer=customer, user_name=NAME, tel_number=TEL, detail_info=STREET)
     sku = SkuFactory(price_fen=12900, product__title="保温杯")
+    NotificationTemplate.objects.create(event="paid", channel="subscribe", template_id="T_PAID",
+                                        keywords={"thing1": "recipient", "thing2": "address"})
+    SubscriptionGrant.objects.create(customer=customer, template_id="T_PAID", available=1, last_result="accept")
     order = order_create(customer_id=customer.pk, lines=[(sku.id, 2)], address_id=address.id, remark=f"{NAME}收")
     order = order_transition(order_id=order.id, to=Order.Status.PAID, actor="test")
     PaymentAttempt.objects.create(
@@ -76,7 +80,9 @@ def test_the_export_holds_orders_payments_conversations_and_consents(wang):
     other = CustomerFactory()
     data = _client(wang).get("/api/v1/me/export").json()
     assert {"profile", "official_account", "addresses", "cart_items", "subscriptions", "consents", "orders",
-            "payments", "conversations"} <= set(data)
+            "payments", "conversations", "notices"} <= set(data)
+    (notice,) = data["notices"]
+    assert notice["event"] == "paid" and NAME in str(notice["message"])
     (order,) = data["orders"]
     assert order["total_fen"] == 25800 and order["address"]["detail_info"] == STREET
     assert order["items"] == [{"title": "保温杯", "sku_code": order["items"][0]["sku_code"], "attributes":
@@ -166,6 +172,7 @@ def test_an_erased_customer_appears_nowhere_while_order_totals_remain(wang, admi
     assert follower.openid.startswith("erased_") and follower.unionid == "" and not follower.tags.exists()
     assert Message.objects.filter(openid=follower.openid).count() == 3  # the rows stay for the metrics
     assert not SubscriptionGrant.objects.filter(customer=wang).exists()
+    assert Notice.objects.get(order=order).event == "paid"
     # Idempotent: a second erasure changes nothing and says so.
     stored = _all_stored_text()
     assert customer_erase(customer_id=wang.pk) is False
