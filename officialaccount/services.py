@@ -23,6 +23,7 @@ from wxbackend.outbox import outbox_put
 from wxbackend.wechat import GatewayRejected
 
 logger = logging.getLogger(__name__)
+MAX_PHOTO_READ = 10 * 1024 * 1024  # a larger file is no picture the matcher reads
 
 
 MAX_TOP_BUTTONS = 3
@@ -286,6 +287,31 @@ def message_media_fetch(*, message_id: int) -> Message:
         return message
     message.media_file.name, message.media_content_type = saved, media.content_type[:100]
     return message
+
+
+def photo_question_answer(*, message_id: int) -> Message | None:
+    """Answer a customer's picture that the callback could not fetch in time: download it
+    (message_media_fetch), match it against the products' pictures and, on a match, queue the
+    products as a customer-service news message (once: keyed by the message). No match leaves
+    the message unanswered, like a text no rule answers. Returns the queued message or None.
+    GatewayUnavailable propagates (the task retries)."""
+    from catalog.selectors import product_photo_matches
+    from officialaccount.callback import PRODUCT_MATCHES, product_matches_reply
+
+    message = message_media_fetch(message_id=message_id)
+    if not message.media_file or not message.has_image_file:
+        return None
+    try:
+        with default_storage.open(message.media_file.name, "rb") as handle:
+            data = handle.read(MAX_PHOTO_READ + 1)
+    except OSError:
+        return None
+    reply = product_matches_reply(product_photo_matches(data=data, limit=PRODUCT_MATCHES))
+    if reply is None:
+        return None
+    with transaction.atomic():
+        return customer_service_queue(openid=message.openid, reply=reply, dedupe_key=f"photo:{message_id}",
+                                      in_reply_to_id=message_id)
 
 
 # --- customer-service messages ----------------------------------------------------------------
