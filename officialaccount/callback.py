@@ -46,6 +46,8 @@ PRODUCT_MATCHES = 3
 # Fetching a customer's picture inside the 5-second reply: (connect, read) seconds. Past it
 # the picture is matched after the download and answered by customer-service message.
 PHOTO_FETCH_TIMEOUT = (1.0, 2.0)
+# Larger pictures are matched after the reply too: decoding a 9 MB JPEG took about a second.
+PHOTO_SYNC_MAX_BYTES = 2 * 1024 * 1024
 
 # Message types whose default/out-of-hours reply we give (unknown types get `success`).
 KNOWN_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
@@ -324,6 +326,8 @@ def photo_answer(inbound: Inbound) -> PhotoAnswer:
         return PhotoAnswer(pending=True)
     except GatewayRejected:
         return PhotoAnswer()
+    if len(media.content) > PHOTO_SYNC_MAX_BYTES:
+        return PhotoAnswer(pending=True)  # decoding could eat the rest of the 5 s: decide later
     try:
         return PhotoAnswer(reply=product_matches_reply(product_photo_matches(data=media.content,
                                                                              limit=PRODUCT_MATCHES)))

@@ -142,3 +142,19 @@ def test_without_fingerprinted_products_no_picture_is_fetched_in_the_callback(cl
     root = _send(client, b"whatever", 46000)
     assert root.findtext("Content") == "默认"
     assert wechat_sim.calls("cgi-bin/media/get") == []
+
+
+def test_a_large_picture_is_matched_after_the_reply(client, plain_mode, wechat_sim, catalog,
+                                                    django_capture_on_commit_callbacks, settings):
+    """Over 2 MB the callback does not decode (it could eat the 5 seconds): the task does."""
+    wechat_sim.set_user("o_photo_1")
+    with default_storage.open(catalog.cover.name, "rb") as handle:
+        image = Image.open(handle).convert("RGB").resize((2400, 2400))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    out.write(b"\x00" * (2 * 1024 * 1024))  # trailing bytes after IEND: still the same picture
+    with django_capture_on_commit_callbacks(execute=True):
+        root = _send(client, out.getvalue(), 47000, content_type="image/png")
+    assert root.findtext("Content") == "默认"
+    (sent,) = wechat_sim.calls("cgi-bin/message/custom/send")
+    assert sent["body"]["news"]["articles"][0]["title"].startswith("明前西湖龙井")
