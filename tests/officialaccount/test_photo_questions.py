@@ -158,3 +158,24 @@ def test_a_large_picture_is_matched_after_the_reply(client, plain_mode, wechat_s
     assert root.findtext("Content") == "默认"
     (sent,) = wechat_sim.calls("cgi-bin/message/custom/send")
     assert sent["body"]["news"]["articles"][0]["title"].startswith("明前西湖龙井")
+
+
+def test_a_product_off_the_shelf_is_not_matched(client, plain_mode, wechat_sim, catalog):
+    Product.objects.filter(pk=catalog.pk).update(is_on_shelf=False)
+    from catalog.cache import catalog_version_bump
+
+    catalog_version_bump()  # as the admin's shelf action does
+    root = _send(client, _forwarded(catalog.cover.name), 48000)
+    assert root.findtext("Content") == "默认"
+
+
+def test_the_command_fingerprints_pictures_written_in_bulk(catalog):
+    from django.core.management import call_command
+
+    ProductImageHash.objects.all().delete()
+    out = io.StringIO()
+    call_command("catalog_image_hashes", stdout=out)
+    assert ProductImageHash.objects.filter(product=catalog).count() == 3
+    assert out.getvalue().startswith(f"{ProductImageHash.objects.count()} pictures")
+    call_command("catalog_image_hashes", stdout=out)  # again: nothing to do
+    assert out.getvalue().endswith("0 pictures fingerprinted\n")
