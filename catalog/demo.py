@@ -3,6 +3,7 @@ and generated PNG images. Idempotent: products are found by title, SKUs by code,
 are drawn only where missing."""
 
 import io
+import random
 
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
@@ -48,13 +49,17 @@ CATALOG = {
         ("桌面台历 2027", "每月一图", "台历 日历", [({}, 3200, 60)]),
     ],
 }
-PALETTE = ["#c0392b", "#2980b9", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#2c3e50", "#f39c12"]
-
-
-def _png(color: str, size: int = 240) -> bytes:
-    image = Image.new("RGB", (size, size), color)
+def _png(seed: int, size: int = 480) -> bytes:
+    """A picture of its own for each seed (coloured shapes at seeded places), so that the
+    official account's photo questions can tell demo products apart by their pictures."""
+    rnd = random.Random(seed)  # noqa: S311  (a drawing, not a secret)
+    image = Image.new("RGB", (size, size), tuple(rnd.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(image)
-    draw.ellipse((size // 4, size // 4, size * 3 // 4, size * 3 // 4), outline="white", width=6)
+    for _ in range(6):
+        x0, y0 = rnd.randrange(size), rnd.randrange(size)
+        box = (x0, y0, x0 + rnd.randrange(40, size // 2), y0 + rnd.randrange(40, size // 2))
+        fill = tuple(rnd.randrange(256) for _ in range(3))
+        (draw.ellipse if rnd.random() < 0.5 else draw.rectangle)(box, fill=fill)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -81,14 +86,13 @@ def load(*, stdout) -> None:
             if product.sales_count == 0:
                 product.sales_count = (n * 37) % 500
                 product.save(update_fields=["sales_count"])
-            color = PALETTE[n % len(PALETTE)]
             if not product.cover:
-                product.cover.save(f"demo-{n:02d}.png", ContentFile(_png(color)), save=True)
+                product.cover.save(f"demo-{n:02d}.png", ContentFile(_png(n * 10)), save=True)
             if not product.images.exists():
                 for i in range(2):
                     ProductImage.objects.create(
                         product=product, sort_order=i,
-                        image=ContentFile(_png(PALETTE[(n + i + 1) % len(PALETTE)]), name=f"demo-{n:02d}-{i}.png"),
+                        image=ContentFile(_png(n * 10 + i + 1), name=f"demo-{n:02d}-{i}.png"),
                     )
             for i, (attributes, price_fen, stock) in enumerate(skus):
                 Sku.objects.get_or_create(

@@ -132,3 +132,25 @@ class Sku(models.Model):
             raise ValidationError(
                 {"attributes": _('Enter an object of names to texts, for example {"颜色": "红", "尺码": "M"}.')}
             )
+
+
+class ProductImageHash(models.Model):
+    """The perceptual fingerprint (catalog.photos) of one picture of a product, its cover or a
+    gallery image, named by the stored file. Kept by catalog.services when pictures are saved;
+    `manage.py catalog_image_hashes` fills in what bulk writes skipped."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_hashes")
+    image_name = models.CharField(_("image"), max_length=255)
+    phash = models.BigIntegerField(_("perceptual hash"))
+    dhash = models.BigIntegerField(_("difference hash"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("image fingerprint")
+        verbose_name_plural = _("image fingerprints")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "image_name"], name="catalog_imagehash_once_per_image"),
+        ]
+
+    def __str__(self) -> str:
+        return self.image_name

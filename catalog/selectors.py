@@ -15,7 +15,8 @@ from django.db.models.expressions import RawSQL
 from catalog.cache import catalog_version
 from catalog.exceptions import ProductNotFound, SkuUnavailable
 from catalog.matching import MIN_TERM_CHARS, MatchIndex
-from catalog.models import Category, Product, ProductImage, Sku
+from catalog.models import Category, Product, ProductImage, ProductImageHash, Sku
+from catalog.photos import PhotoIndex, fingerprint_of
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +258,11 @@ def product_matches(*, text: str, limit: int = 1) -> list[ProductMatch]:
         return []
     index = _match_index()
     ids = index.find(needle, limit=limit) if index is not None else []
+    return _product_matches_by_id(ids)
+
+
+def _product_matches_by_id(ids: list[int]) -> list[ProductMatch]:
+    """ProductMatch rows for `ids`, in that order (one query; products gone since are left out)."""
     if not ids:
         return []
     products = {
@@ -274,3 +280,43 @@ def product_matches(*, text: str, limit: int = 1) -> list[ProductMatch]:
         for p in (products.get(pid) for pid in ids)
         if p is not None and p.price_fen is not None
     ]
+
+
+# --- photo questions ---------------------------------------------------------------------------
+
+_photo_index: PhotoIndex | None = None
+_photo_lock = threading.Lock()
+
+
+def _photo_index_current() -> PhotoIndex:
+    """This process's index of on-shelf products' picture fingerprints for the current content
+    version, rebuilt (one query) by the first photo after a catalog change."""
+    global _photo_index
+    version = catalog_version()
+    index = _photo_index
+    if index is not None and index.version == version:
+        return index
+    with _photo_lock:
+        if _photo_index is None or _photo_index.version != version:
+            rows = (
+                ProductImageHash.objects.filter(product__is_on_shelf=True, product__lowest_price_fen__isnull=False)
+                .exclude(product__category_id__in=category_hidden_ids())
+                .order_by("-product__sales_count", "product_id", "id")
+                .values_list("product_id", "phash", "dhash")
+            )
+            _photo_index = PhotoIndex(version, rows.iterator(chunk_size=5000))
+        return _photo_index
+
+
+def product_photos_indexed() -> bool:
+    """Whether any on-shelf product has a fingerprinted picture (else a photo is not fetched)."""
+    return len(_photo_index_current()) > 0
+
+
+def product_photo_matches(*, data: bytes, limit: int = 1) -> list[ProductMatch]:
+    """On-shelf products one of whose pictures `data` (an encoded picture a customer sent) is
+    a copy of, closest first. Not a picture, too big, or no product close enough: []."""
+    fingerprint = fingerprint_of(data)
+    if fingerprint is None or limit <= 0:
+        return []
+    return _product_matches_by_id(_photo_index_current().find(fingerprint, limit=limit))

@@ -3,12 +3,14 @@ catalog version so that the public API's cached responses never outlive the chan
 
 from collections.abc import Iterable, Mapping
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 
 from catalog.cache import catalog_stock_bump, catalog_version_bump
 from catalog.exceptions import OutOfStock, SkuUnavailable
 from catalog.models import Product, Sku
+from catalog.photos import MAX_PHOTO_BYTES
 
 
 @transaction.atomic
@@ -76,3 +78,38 @@ def sku_stock_release_many(*, quantities: Mapping[int, int]) -> None:
 def catalog_import_finished() -> None:
     """Called after a CSV import: imports may write in bulk, past the model signals."""
     catalog_version_bump()
+
+
+def product_image_hashes_refresh(*, product_id: int) -> int:
+    """Fingerprint the product's current pictures (cover and gallery) that have none yet and
+    drop the fingerprints of pictures it no longer has; returns how many were computed.
+
+    A picture that is missing from storage or unreadable gets no fingerprint (and is tried
+    again on the next refresh). Bumps the catalog version when anything changed, so the
+    photo index is rebuilt."""
+    from catalog.models import ProductImage, ProductImageHash
+    from catalog.photos import fingerprint_of
+
+    cover = Product.objects.filter(pk=product_id).values_list("cover", flat=True).first()
+    names = {name for name in [cover, *ProductImage.objects.filter(product_id=product_id)
+                                .values_list("image", flat=True)] if name}
+    stale = ProductImageHash.objects.filter(product_id=product_id).exclude(image_name__in=names)
+    changed = stale.delete()[0]
+    have = set(ProductImageHash.objects.filter(product_id=product_id).values_list("image_name", flat=True))
+    computed = 0
+    for name in sorted(names - have):
+        try:
+            with default_storage.open(name, "rb") as handle:
+                fingerprint = fingerprint_of(handle.read(MAX_PHOTO_BYTES + 1))
+        except OSError:
+            fingerprint = None
+        if fingerprint is None:
+            continue
+        ProductImageHash.objects.get_or_create(
+            product_id=product_id, image_name=name,
+            defaults={"phash": fingerprint.phash, "dhash": fingerprint.dhash},
+        )
+        computed += 1
+    if changed or computed:
+        catalog_version_bump()
+    return computed

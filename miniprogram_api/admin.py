@@ -1,6 +1,6 @@
 """Customers in the back office: masked phones, no session_key anywhere."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -10,6 +10,7 @@ from miniprogram_api.crypto import lookup_hashes
 from miniprogram_api.models import Customer, PhoneReveal, SubscriptionGrant
 from miniprogram_api.phones import phone_reveal_response
 from miniprogram_api.selectors import customer_follower
+from miniprogram_api.services import customer_erase
 
 
 class SubscriptionGrantInline(admin.TabularInline):
@@ -30,6 +31,7 @@ class CustomerAdmin(admin.ModelAdmin):
               "created_at", "last_login_at", "erased_at")
     readonly_fields = fields  # what customers told WeChat is theirs to change, not ours
     inlines = [SubscriptionGrantInline]
+    actions = ["erase"]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
@@ -66,6 +68,23 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # customers sign up through the mini-program
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders refer to customers: erase instead (the action below)
+
+    def has_erase_permission(self, request):
+        """Erasing is the deletion of a customer: it takes the delete permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+
+    @admin.action(description=_("Erase personal data of selected customers (PIPL)"), permissions=["erase"])
+    def erase(self, request, queryset):
+        """The same erasure as DELETE /api/v1/me; orders and payments stay without personal data."""
+        erased = sum(
+            customer_erase(customer_id=pk, actor=f"staff:{request.user.pk}")
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, _("%d customers erased.") % erased, messages.SUCCESS)
 
 
 @admin.register(PhoneReveal)

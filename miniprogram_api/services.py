@@ -169,28 +169,31 @@ def subscription_grant_consume(*, customer_id: int, template_id: str) -> bool:
 
 
 @transaction.atomic
-def customer_erase(*, customer_id: int) -> None:
-    """Erase the customer's personal data and revoke every token. Idempotent.
+def customer_erase(*, customer_id: int, actor: str = "customer") -> bool:
+    """Erase the customer's personal data everywhere and revoke every token. Idempotent;
+    returns False when there was nothing (left) to erase.
 
-    The row stays (orders will refer to it) without openid, unionid, session_key, phone or
-    profile; addresses, cart and subscribe grants are deleted."""
+    Locks the customer row. Every registered section (`wxbackend.privacy`) erases its part:
+    addresses, cart and subscribe grants are deleted; orders, payments and refunds stay
+    without personal fields; the follower of the same unionid gets a pseudonym and its
+    messages are emptied. The row stays (orders refer to it) without openid, unionid,
+    session_key, phone or profile."""
+    from wxbackend.privacy import data_subject, personal_data_erase
+
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if customer is None:
-        return
+        return False
     now = timezone.now()
     ApiToken.objects.filter(customer_id=customer_id, revoked_at__isnull=True).update(revoked_at=now)
     if customer.erased_at is not None:
-        return
-    from orders.models import Address, Cart
-
-    Address.objects.filter(customer_id=customer_id).delete()
-    Cart.objects.filter(customer_id=customer_id).delete()
-    SubscriptionGrant.objects.filter(customer_id=customer_id).delete()
+        return False
+    personal_data_erase(data_subject(customer))
     Customer.objects.filter(pk=customer_id).update(
         openid=None, unionid="", session_key="", nickname="", avatar_url="", gender=0, phone="",
         phone_country_code="", phone_hash="", erased_at=now, updated_at=now,
     )
-    logger.info("customer erased", extra={"event": {"customer": customer_id}})
+    logger.info("customer erased", extra={"event": {"customer": customer_id, "actor": actor}})
+    return True
 
 
 # --- FIELD_ENCRYPTION_KEY rotation -------------------------------------------------------

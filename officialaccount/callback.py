@@ -43,6 +43,11 @@ MAX_SKEW_SECONDS = 300
 # timestamp to 300 s after), so its body is remembered a little longer than that.
 NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS + 30
 PRODUCT_MATCHES = 3
+# Fetching a customer's picture inside the 5-second reply: (connect, read) seconds. Past it
+# the picture is matched after the download and answered by customer-service message.
+PHOTO_FETCH_TIMEOUT = (1.0, 2.0)
+# Larger pictures are matched after the reply too: decoding a 9 MB JPEG took about a second.
+PHOTO_SYNC_MAX_BYTES = 2 * 1024 * 1024
 
 # Message types whose default/out-of-hours reply we give (unknown types get `success`).
 KNOWN_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
@@ -268,22 +273,72 @@ def _product_reply(text: str) -> Reply | None:
     except Exception as exc:  # the cache (catalog version) is down: store the message anyway
         logger.warning("product match unavailable", extra={"event": {"error": type(exc).__name__}})
         return None
+    return product_matches_reply(matches)
+
+
+def product_matches_reply(matches) -> Reply | None:
+    """A news reply naming the matched products (catalog ProductMatch rows), or None."""
     if not matches:
         return None
     best, others = matches[0], matches[1:]
     description = f"{_yuan(best.price_fen)}，点击查看详情"
     if others:
         description += "。还有：" + "；".join(f"{m.title} {_yuan(m.price_fen)}" for m in others)
-    # A reply to a user's message shows one article (spec 2.3): the others are named in it.
     # A cached URL link goes out as is; otherwise our redirect gets one on the first tap.
     url = links.product_url_link_cached(best.id) or product_link(best.id)
+    # A reply to a user's message shows one article (spec 2.3): the others are named in it.
     article = Article(title=f"{best.title} {_yuan(best.price_fen)}", description=description,
                       pic_url=best.cover_url, url=url)
     return Reply(kind="news", articles=(article,))
 
 
-def reply_for(inbound: Inbound, *, at: datetime.datetime) -> Reply:
-    """Decide the answer from the in-memory rules (and the catalog for free text)."""
+@dataclass(frozen=True)
+class PhotoAnswer:
+    """What a customer's picture answered: products (`reply`), nothing, or not yet (`pending`:
+    the picture could not be fetched in time, so a task decides after the media download)."""
+
+    reply: Reply | None = None
+    pending: bool = False
+
+
+def photo_answer(inbound: Inbound) -> PhotoAnswer:
+    """Fetch the picture of an image message (media/get, on a short deadline: the reply is due
+    within 5 seconds, spec 2.4) and match it against the products' pictures. Never raises."""
+    media_id = inbound.fields.get("MediaId", "")
+    if inbound.msg_type != "image" or not media_id or not rules.ruleset().match_products:
+        return PhotoAnswer()
+    try:
+        from catalog.selectors import product_photo_matches, product_photos_indexed
+
+        if not product_photos_indexed():
+            return PhotoAnswer()  # no product has a picture: fetching would be for nothing
+        if Message.objects.filter(dedupe_key=inbound.dedupe_key).exists():
+            return PhotoAnswer()  # WeChat's retry: the first delivery decided
+    except Exception as exc:
+        logger.warning("photo match unavailable", extra={"event": {"error": type(exc).__name__}})
+        return PhotoAnswer()
+    from officialaccount import gateway
+    from wxbackend.wechat import GatewayRejected, GatewayUnavailable
+
+    try:
+        media = gateway.media_get(media_id=media_id, timeout=PHOTO_FETCH_TIMEOUT)
+    except GatewayUnavailable:
+        return PhotoAnswer(pending=True)
+    except GatewayRejected:
+        return PhotoAnswer()
+    if len(media.content) > PHOTO_SYNC_MAX_BYTES:
+        return PhotoAnswer(pending=True)  # decoding could eat the rest of the 5 s: decide later
+    try:
+        return PhotoAnswer(reply=product_matches_reply(product_photo_matches(data=media.content,
+                                                                             limit=PRODUCT_MATCHES)))
+    except Exception as exc:
+        logger.warning("photo match failed", extra={"event": {"error": type(exc).__name__}})
+        return PhotoAnswer()
+
+
+def reply_for(inbound: Inbound, *, at: datetime.datetime, photo: Reply | None = None) -> Reply:
+    """Decide the answer from the in-memory rules (and the catalog for free text; `photo`:
+    the products a picture matched)."""
     ruleset = rules.ruleset()
     if inbound.is_event:
         if inbound.event == "subscribe":
@@ -296,6 +351,8 @@ def reply_for(inbound: Inbound, *, at: datetime.datetime) -> Reply:
         return NO_REPLY
     if inbound.msg_type not in KNOWN_MESSAGE_TYPES:
         return NO_REPLY
+    if photo is not None:
+        return photo
     text = inbound.content if inbound.msg_type in ("text", "voice") else ""
     if text:
         found = ruleset.keyword_reply(text)
@@ -404,6 +461,14 @@ def _media_fetch_put(message_id: int) -> None:
     outbox_put(task=message_media_fetch_task, args=[message_id], key=f"oa.media:{message_id}")
 
 
+def _photo_answer_put(message_id: int) -> None:
+    """Match the picture after its download and answer by customer-service message (the outbox)."""
+    from officialaccount.tasks import photo_question_answer_task
+    from wxbackend.outbox import outbox_put
+
+    outbox_put(task=photo_question_answer_task, args=[message_id], key=f"oa.photo:{message_id}")
+
+
 def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
     """Store `inbound` once (with the reply decided for it) and return the plaintext reply.
 
@@ -412,7 +477,8 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
     customer-service message) are recorded in the outbox in that transaction too, so none is
     lost to a broker outage. A repeat delivery changes nothing and gets the stored reply."""
     at = timezone.now() if now is None else datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-    reply = reply_for(inbound, at=at)
+    photo = photo_answer(inbound) if inbound.msg_type == "image" else PhotoAnswer()
+    reply = reply_for(inbound, at=at, photo=photo.reply)
     reply_xml = render_passive(
         reply, to_user=inbound.openid, from_user=inbound.to_user, create_time=int(at.timestamp()),
         for_event=inbound.is_event,
@@ -430,6 +496,8 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
             return _stored_reply(inbound.dedupe_key)
         if inbound.has_media:
             _media_fetch_put(message_id)  # in the message's transaction: never lost
+        if photo.pending:
+            _photo_answer_put(message_id)
         if inbound.is_event:
             services.follower_event_apply(
                 openid=inbound.openid, event=inbound.event, qr_scene=inbound.qr_scene,

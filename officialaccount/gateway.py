@@ -111,10 +111,10 @@ class MediaFile:
     video_url: str = ""
 
 
-def media_get(*, media_id: str) -> MediaFile:
+def media_get(*, media_id: str, timeout: tuple[float, float] | None = None) -> MediaFile:
     """Download a temporary media file (`media/get`); 40007 (invalid or expired media_id)
-    raises GatewayRejected."""
-    data = call("mp", "GET", "cgi-bin/media/get", params={"media_id": media_id})
+    raises GatewayRejected. `timeout` (connect, read) for a caller on a deadline."""
+    data = call("mp", "GET", "cgi-bin/media/get", params={"media_id": media_id}, timeout=timeout)
     if "content" in data:
         return MediaFile(content=data["content"], content_type=str(data.get("content_type") or ""))
     return MediaFile(content=b"", content_type="", video_url=str(data.get("video_url") or ""))

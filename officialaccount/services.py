@@ -23,6 +23,7 @@ from wxbackend.outbox import outbox_put
 from wxbackend.wechat import GatewayRejected
 
 logger = logging.getLogger(__name__)
+MAX_PHOTO_READ = 10 * 1024 * 1024  # a larger file is no picture the matcher reads
 
 
 MAX_TOP_BUTTONS = 3
@@ -288,6 +289,31 @@ def message_media_fetch(*, message_id: int) -> Message:
     return message
 
 
+def photo_question_answer(*, message_id: int) -> Message | None:
+    """Answer a customer's picture that the callback could not fetch in time: download it
+    (message_media_fetch), match it against the products' pictures and, on a match, queue the
+    products as a customer-service news message (once: keyed by the message). No match leaves
+    the message unanswered, like a text no rule answers. Returns the queued message or None.
+    GatewayUnavailable propagates (the task retries)."""
+    from catalog.selectors import product_photo_matches
+    from officialaccount.callback import PRODUCT_MATCHES, product_matches_reply
+
+    message = message_media_fetch(message_id=message_id)
+    if not message.media_file or not message.has_image_file:
+        return None
+    try:
+        with default_storage.open(message.media_file.name, "rb") as handle:
+            data = handle.read(MAX_PHOTO_READ + 1)
+    except OSError:
+        return None
+    reply = product_matches_reply(product_photo_matches(data=data, limit=PRODUCT_MATCHES))
+    if reply is None:
+        return None
+    with transaction.atomic():
+        return customer_service_queue(openid=message.openid, reply=reply, dedupe_key=f"photo:{message_id}",
+                                      in_reply_to_id=message_id)
+
+
 # --- customer-service messages ----------------------------------------------------------------
 
 
@@ -395,3 +421,38 @@ def qr_scene_create_code(*, scene_id: int) -> QrScene:
     )
     scene.save(update_fields=["ticket", "url", "expires_at"])
     return scene
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+PURGE_BATCH = 500
+
+
+def message_bodies_purge(*, queryset) -> int:
+    """Empty what was said in the messages of `queryset` (text, raw fields, the passive reply's
+    XML and summary, downloaded media, which is deleted from storage) and keep the row: its type,
+    direction and times still count in the metrics. Returns how many rows changed. Idempotent."""
+    rows = queryset.exclude(content="", fields={}, reply_xml="", reply_text="", media_file="", media_url="")
+    changed = 0
+    while True:
+        batch = list(rows.order_by("pk").values_list("pk", "media_file")[:PURGE_BATCH])
+        if not batch:
+            return changed
+        for _pk, name in batch:
+            if name:
+                try:
+                    default_storage.delete(name)
+                except OSError:
+                    logger.warning("media file not deleted", extra={"event": {"file": name}})
+        changed += Message.objects.filter(pk__in=[pk for pk, _ in batch]).update(
+            content="", fields={}, reply_xml="", reply_text="", media_file="", media_url="",
+        )
+
+
+def message_retention_purge(*, now: datetime.datetime | None = None) -> int:
+    """Purge the bodies and media of messages older than MESSAGE_RETENTION_DAYS (the beat
+    entry `officialaccount-message-retention` runs it daily)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.MESSAGE_RETENTION_DAYS)
+    purged = message_bodies_purge(queryset=Message.objects.filter(created_at__lt=cutoff))
+    logger.info("message retention purge", extra={"event": {"purged": purged, "days": settings.MESSAGE_RETENTION_DAYS}})
+    return purged

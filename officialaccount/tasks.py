@@ -39,3 +39,13 @@ def tags_sync_task() -> None:
 @shared_task(acks_late=True)
 def follower_interactions_sweep_task() -> None:
     services.follower_interactions_sweep()
+
+
+@shared_task(acks_late=True)
+def message_retention_purge_task() -> None:
+    services.message_retention_purge()
+
+
+@shared_task(**RETRY)
+def photo_question_answer_task(message_id: int) -> None:
+    services.photo_question_answer(message_id=message_id)

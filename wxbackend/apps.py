@@ -8,7 +8,12 @@ class WxbackendConfig(AppConfig):
     verbose_name = _("System")
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from wxbackend.roles import roles_post_migrate
+
+        # Each app's privacy.py registers its sections of the personal-data export/erasure.
+        autodiscover_modules("privacy")
 
         # After every migrate (and a test database's flush), so apps added later get their
         # permissions into the role groups without a new data migration.

@@ -309,6 +309,15 @@ CELERY_BEAT_SCHEDULE["officialaccount-follower-interactions"] = {
     "task": "officialaccount.tasks.follower_interactions_sweep_task",
     "schedule": 60.0,
 }
+# PIPL: raw message bodies and media are kept this many days, then purged (the rows stay, empty,
+# for the metrics). Daily at 03:30 Beijing time.
+MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=180)
+if MESSAGE_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("MESSAGE_RETENTION_DAYS must be at least 1")
+CELERY_BEAT_SCHEDULE["officialaccount-message-retention"] = {
+    "task": "officialaccount.tasks.message_retention_purge_task",
+    "schedule": crontab(hour=3, minute=30),
+}
 # Orders: unpaid ones close, delivered ones complete (sweeps over the database).
 # Unpaid orders: trades queried (a lost notification pays the order), expired ones closed
 # at WeChat Pay, then the orders closed (payments settles, then calls orders' sweep).

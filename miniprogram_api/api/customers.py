@@ -157,9 +157,10 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me_destroy",
         summary="Erase the customer's personal data",
-        description="Deletes profile, phone, addresses, cart and subscriptions and revokes every "
-        "token (this one included). Idempotent on the server; the next call with the same "
-        "token answers 401.",
+        description="Deletes profile, phone, addresses, cart and subscriptions, strips orders, "
+        "payments and the linked official-account follower and its messages of personal data "
+        "(order numbers, items and amounts stay), and revokes every token (this one included). "
+        "Idempotent on the server; the next call with the same token answers 401.",
         tags=["me"],
         responses={204: OpenApiResponse(description="Erased."), **UNAUTHENTICATED},
     )
@@ -290,12 +291,66 @@ class _ExportCartItemSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+class _ExportOrderSerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    status = serializers.CharField()
+    total_fen = serializers.IntegerField()
+    remark = serializers.CharField()
+    items = serializers.ListField(child=serializers.DictField())
+    address = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.CharField()
+    paid_at = serializers.CharField(allow_null=True)
+
+
+class _ExportPaymentSerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    out_trade_no = serializers.CharField()
+    amount_fen = serializers.IntegerField()
+    status = serializers.CharField()
+    transaction_id = serializers.CharField()
+    paid_at = serializers.CharField(allow_null=True)
+
+
+class _ExportMessageSerializer(serializers.Serializer):
+    at = serializers.CharField()
+    direction = serializers.CharField(help_text="in or out")
+    msg_type = serializers.CharField()
+    event = serializers.CharField()
+    content = serializers.CharField()
+    reply = serializers.CharField()
+    has_media = serializers.BooleanField()
+
+
+class _ExportConsentSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="subscribe_message, phone_number or follow_official_account")
+    subject = serializers.CharField()
+    answer = serializers.CharField()
+    at = serializers.CharField(allow_null=True)
+
+
+class _ExportNoticeSerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    event = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.DictField()
+    created_at = serializers.CharField()
+    sent_at = serializers.CharField(allow_null=True)
+
+
 class CustomerExportOutputSerializer(serializers.Serializer):
+    """One key per registered section (wxbackend.privacy); apps may add sections."""
+
     profile = _ExportProfileSerializer()
     official_account = _ExportFollowerSerializer(allow_null=True)
     addresses = AddressOutputSerializer(many=True)
     cart_items = _ExportCartItemSerializer(many=True)
     subscriptions = SubscriptionGrantOutputSerializer(many=True)
+    consents = _ExportConsentSerializer(many=True)
+    orders = _ExportOrderSerializer(many=True)
+    payments = _ExportPaymentSerializer(many=True)
+    conversations = _ExportMessageSerializer(many=True)
+    notices = _ExportNoticeSerializer(many=True)
 
 
 class MeExportApi(APIView):
@@ -314,7 +369,12 @@ class MeExportApi(APIView):
             "addresses": [],
             "cart_items": [{"id": 3, "sku_id": 31, "quantity": 2, "title": "316不锈钢保温杯 500ml"}],
             "subscriptions": [{"template_id": "T1", "available": 1, "last_result": "accept"}],
+            "consents": [{"kind": "subscribe_message", "subject": "T1", "answer": "accept",
+                          "at": "2026-11-25T14:31:00+08:00"}],
+            "orders": [], "payments": [], "conversations": [], "notices": [],
         })],
     )
     def get(self, request):
-        return Response(CustomerExportOutputSerializer(customer_export(customer=request.user)).data)
+        # The sections as registered (wxbackend.privacy), so an app's new section is exported
+        # without a change here; the serializer documents the known ones.
+        return Response(customer_export(customer=request.user))

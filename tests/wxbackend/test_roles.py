@@ -84,6 +84,8 @@ def test_roles_are_declared_with_chinese_group_names():
     (FINANCE, "/admin/catalog/product/"),
     (FINANCE, "/admin/officialaccount/replyrule/"),
     (FINANCE, "/admin/officialaccount/menu/"),
+    (FINANCE, "/admin/notifications/notificationtemplate/"),
+    (CS, "/admin/notifications/notificationtemplate/add/"),
     (CS, "/admin/catalog/product/"),
     (CS, "/admin/catalog/product/add/"),
     (CS, "/admin/catalog/sku/import/"),

@@ -14,32 +14,33 @@ from .tokens import get_access_token, invalidate_access_token
 
 
 def call(app: str, method: str, path: str, *, params: dict | None = None, json: Any = None,
-         token: bool = True) -> dict:
+         token: bool = True, timeout: tuple[float, float] | None = None) -> dict:
     """Call `path` (relative to WECHAT_API_BASE) for `app` ("mp" or "miniapp").
 
     Returns the answer as a dict when its errcode is absent or 0; raises GatewayUnavailable
     (transient) or GatewayRejected (permanent).
     """
     body = transport.encode_json(json) if json is not None else None
-    return request(app, method, path, params=params, body=body, token=token)
+    return request(app, method, path, params=params, body=body, token=token, timeout=timeout)
 
 
 def request(app: str, method: str, path: str, *, params: dict | None = None,
-            body: bytes | None = None, files: dict | None = None, token: bool = True) -> dict:
+            body: bytes | None = None, files: dict | None = None, token: bool = True,
+            timeout: tuple[float, float] | None = None) -> dict:
     """`call()` for an already encoded body or a file upload (the wechatpy bridge uses it)."""
     method = method.upper()
     if not token:
-        return transport.send(app, method, path, params=params, body=body, files=files)
+        return transport.send(app, method, path, params=params, body=body, files=files, timeout=timeout)
     access_token = get_access_token(app)
     try:
-        return _send_with_token(app, method, path, params, body, files, access_token)
+        return _send_with_token(app, method, path, params, body, files, access_token, timeout)
     except GatewayRejected as exc:
         if exc.errcode not in TOKEN_ERRCODES:
             raise
         invalidate_access_token(app, access_token)
     access_token = get_access_token(app)
     try:
-        return _send_with_token(app, method, path, params, body, files, access_token)
+        return _send_with_token(app, method, path, params, body, files, access_token, timeout)
     except GatewayRejected as exc:
         if exc.errcode not in TOKEN_ERRCODES:
             raise
@@ -49,11 +50,11 @@ def request(app: str, method: str, path: str, *, params: dict | None = None,
         )
 
 
-def _send_with_token(app, method, path, params, body, files, access_token) -> dict:
+def _send_with_token(app, method, path, params, body, files, access_token, timeout=None) -> dict:
     if files:
         files = {name: _rewind(f) for name, f in files.items()}
     return transport.send(app, method, path, params={**(params or {}), "access_token": access_token},
-                          body=body, files=files)
+                          body=body, files=files, timeout=timeout)
 
 
 def _rewind(file):

@@ -38,8 +38,10 @@ def encode_json(payload: Any) -> bytes:
 
 
 def send(app: str, method: str, path: str, *, params: dict | None = None,
-         body: bytes | None = None, files: dict | None = None) -> dict:
-    """Send one request; return the answer as a dict or raise a WeChatError.
+         body: bytes | None = None, files: dict | None = None,
+         timeout: tuple[float, float] | None = None) -> dict:
+    """Send one request; return the answer as a dict or raise a WeChatError. `timeout`
+    (connect, read) replaces the configured one for a caller with a deadline of its own.
 
     A JSON answer without errcode (or errcode 0) is returned as parsed; a non-JSON 2xx
     answer (images, media) as {"content": bytes, "content_type": str}.
@@ -48,7 +50,7 @@ def send(app: str, method: str, path: str, *, params: dict | None = None,
     status, errcode = None, None
     try:
         response = SESSION.request(
-            method, api_url(path), params=params, data=body, files=files, timeout=timeouts(),
+            method, api_url(path), params=params, data=body, files=files, timeout=timeout or timeouts(),
             headers={"Content-Type": "application/json"} if body is not None else None,
         )
         status = response.status_code
