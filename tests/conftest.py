@@ -9,7 +9,7 @@ from django.db import connection
 
 from wxbackend.celery import app as celery_app
 
-pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker", "tests.api_fixtures"]
+pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker", "tests.api_fixtures", "tests.prodrun"]
 
 IN_CI = os.environ.get("CI") == "true"
 
