@@ -103,20 +103,19 @@ class ContentSecurityPolicyMiddleware:
     (plus the media bucket's, when images live there): a page that reached for a CDN breaks
     in mainland China and offline, and the header makes the browser refuse it outright.
 
-    No inline script anywhere but the debug-only simulator (CSP_INLINE_SCRIPT_PREFIXES);
-    inline styles are allowed (the admin, Swagger UI and Redoc set style attributes). A
-    response that set its own policy keeps it."""
+    No inline script on any page (the admin, the docs and the simulator's console load
+    theirs from files); inline styles are allowed (the admin, Swagger UI and Redoc set style
+    attributes). A response that set its own policy keeps it."""
 
     def __init__(self, get_response):
-        self.get_response = get_response
         from django.conf import settings
 
-        images = " ".join(filter(None, ["'self' data: blob:", settings.MEDIA_ORIGIN]))
-        base = {
+        self.get_response = get_response
+        directives = {
             "default-src": "'self'",
             "script-src": "'self'",
             "style-src": "'self' 'unsafe-inline'",
-            "img-src": images,
+            "img-src": " ".join(filter(None, ["'self' data: blob:", settings.MEDIA_ORIGIN])),
             "font-src": "'self' data:",
             "connect-src": "'self'",
             "worker-src": "'self' blob:",  # Redoc's search runs in a worker made from a blob
@@ -125,16 +124,9 @@ class ContentSecurityPolicyMiddleware:
             "form-action": "'self'",
             "frame-ancestors": "'none'",
         }
-        self.policy = "; ".join(f"{k} {v}" for k, v in base.items())
-        inline = {**base, "script-src": "'self' 'unsafe-inline'"}
-        self.inline_policy = "; ".join(f"{k} {v}" for k, v in inline.items())
-        self.inline_prefixes = tuple(settings.CSP_INLINE_SCRIPT_PREFIXES)
-        self.inline_paths = frozenset(settings.CSP_INLINE_SCRIPT_PATHS)
+        self.policy = "; ".join(f"{name} {value}" for name, value in directives.items())
 
     def __call__(self, request):
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response.headers:
-            path = request.path_info
-            relaxed = path in self.inline_paths or path.startswith(self.inline_prefixes)
-            response.headers["Content-Security-Policy"] = self.inline_policy if relaxed else self.policy
+        response.headers.setdefault("Content-Security-Policy", self.policy)
         return response

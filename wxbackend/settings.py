@@ -233,11 +233,8 @@ if not DEBUG:
             "DJANGO_SECRET_KEY is too weak: use at least 50 random characters"
         )
 SESSION_COOKIE_HTTPONLY = True
-# Content-Security-Policy (wxbackend.middleware): only our own origin, no inline script.
-# The debug-only simulator pages and the landing page may run inline script (still from no
-# other host).
-CSP_INLINE_SCRIPT_PREFIXES = ["/__sim__/"]
-CSP_INLINE_SCRIPT_PATHS = ["/"]
+# Every page carries a Content-Security-Policy (wxbackend.middleware): our own origin only,
+# no inline script.
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
