@@ -123,16 +123,19 @@ def test_read_the_dashboard_and_follow_a_waiting_refund_request(browser_page, li
 @pytest.mark.skipif(not apps.is_installed("inbox"), reason="staff reply from the inbox (issue 10), not merged yet")
 def test_reply_to_a_follower(browser_page, live_server, ops, wechat_sim, settings):
     from officialaccount import crypto
-    from tests.officialaccount.conftest import TOKEN, text_xml
+    from tests.officialaccount.conftest import TOKEN, event_xml, text_xml
 
     settings.WECHAT_MP_TOKEN, settings.WECHAT_MP_ENCODING_AES_KEY = TOKEN, ""
     wechat_sim.set_user("o_asks_about_size")
-    ts, nonce = str(int(time.time())), "n-browser"
-    query = {"signature": crypto.sha1_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-    pushed = requests.post(f"{live_server.url}/wechat/mp/callback/", params=query, timeout=5,
-                           data=text_xml("这件外套有XL码吗", msg_id=26_000_000_000_000_001,
-                                         openid="o_asks_about_size").encode())
-    assert pushed.status_code == 200
+    def push(xml: str, nonce: str) -> None:
+        ts = str(int(time.time()))
+        query = {"signature": crypto.sha1_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+        pushed = requests.post(f"{live_server.url}/wechat/mp/callback/", params=query, data=xml.encode(), timeout=5)
+        assert pushed.status_code == 200
+
+    # The customer follows the account, then asks something no rule answers.
+    push(event_xml("subscribe", openid="o_asks_about_size", create_time=int(time.time())), "n-follow")
+    push(text_xml("这件外套有XL码吗", msg_id=26_000_000_000_000_001, openid="o_asks_about_size"), "n-ask")
 
     page = browser_page
     admin_login(page, live_server.url, next_path="/admin/inbox/conversation/")
