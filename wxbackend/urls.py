@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(
         url_name="api-schema", template_name="wxbackend/redoc.html"), name="api-redoc"),
+    path("api/v1/redoc/redoc.standalone.js", views.redoc_script, name="api-redoc-script"),
     path("api/v1/", include("miniprogram_api.urls")),
 ]
 

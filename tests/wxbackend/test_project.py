@@ -28,6 +28,9 @@ def test_schema_and_docs_are_served(client):
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
     assert client.get("/api/v1/redoc/").status_code == 200
+    bundle = client.get("/api/v1/redoc/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"Redoc" in bundle.content
+    assert b"cdn.redoc.ly" not in bundle.content  # its one outside request, taken out
 
 
 @pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/redoc/"])
