@@ -32,6 +32,7 @@ def test_a_failed_payment_notification_is_applied_once_on_replay(shop, buyer_api
     order.refresh_from_db()
     assert order.status == "paid"
     _replay("--trade", trade)  # again: nothing moves twice
+    assert f"trade {trade}" in _replay("--failed")
     assert order.events.filter(to_status="paid").count() == 1
 
 

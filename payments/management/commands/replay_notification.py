@@ -1,6 +1,6 @@
-"""`manage.py replay_notification 42` (a recorded notification's id, as 支付 → 支付通知 lists
-it), or `--trade <out_trade_no>` / `--refund <out_refund_no>`: apply what a notification
-would have applied, after it was lost or recorded as failed.
+"""`manage.py replay_notification 42` (a recorded notification's id), `--failed` (every one
+recorded as failed), or `--trade <out_trade_no>` / `--refund <out_refund_no>`: apply what a
+notification would have applied, after it was lost or recorded as failed.
 
 It asks WeChat Pay for the trade's or refund's state now and applies that, exactly as the
 notification path does (idempotent: a payment or refund already applied stays as it is). The
@@ -24,10 +24,17 @@ class Command(BaseCommand):
         parser.add_argument("ids", nargs="*", type=int, help="recorded notification ids")
         parser.add_argument("--trade", action="append", default=[], help="a merchant trade number (out_trade_no)")
         parser.add_argument("--refund", action="append", default=[], help="a merchant refund number (out_refund_no)")
+        parser.add_argument("--failed", action="store_true",
+                            help="every notification recorded as failed (our side could not apply it)")
 
-    def handle(self, *args, ids: list[int], trade: list[str], refund: list[str], **options):
+    def handle(self, *args, ids: list[int], trade: list[str], refund: list[str], failed: bool, **options):
         trades, refunds = list(trade), list(refund)
+        if failed:
+            ids = [*ids, *PaymentNotification.objects.filter(
+                verdict=PaymentNotification.Verdict.FAILED).values_list("pk", flat=True)]
         for record in PaymentNotification.objects.filter(pk__in=ids).order_by("pk"):
+            if record.out_trade_no in trades or record.out_refund_no in refunds:
+                continue  # WeChat sent it more than once
             if record.kind == PaymentNotification.Kind.REFUND and record.out_refund_no:
                 refunds.append(record.out_refund_no)
             elif record.kind == PaymentNotification.Kind.PAYMENT and record.out_trade_no:
@@ -40,7 +47,7 @@ class Command(BaseCommand):
         if not (trades or refunds):
             raise CommandError("nothing to replay: give notification ids, --trade or --refund")
         failed = False
-        for out_trade_no in trades:
+        for out_trade_no in dict.fromkeys(trades):
             try:
                 state = payment_trade_refresh(out_trade_no=out_trade_no)
             except (PayUnavailable, PayRejected) as exc:
@@ -48,7 +55,7 @@ class Command(BaseCommand):
                 failed = True
                 continue
             self.stdout.write(f"trade {out_trade_no}: WeChat Pay says {state}; applied")
-        for out_refund_no in refunds:
+        for out_refund_no in dict.fromkeys(refunds):
             failed |= not self._refund(out_refund_no)
         if failed:
             raise CommandError("some could not be replayed: run it again later")
