@@ -114,6 +114,9 @@ class ContentSecurityPolicyMiddleware:
         directives = {
             "default-src": "'self'",
             "script-src": "'self'",
+            # Inline event handlers: only this one, by its hash (django-import-export's export
+            # page binds its "select all" toggle with onchange="onSelectToggleChange(event)").
+            "script-src-attr": "'unsafe-hashes' 'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='",
             "style-src": "'self' 'unsafe-inline'",
             "img-src": " ".join(filter(None, ["'self' data: blob:", settings.MEDIA_ORIGIN])),
             "font-src": "'self' data:",
