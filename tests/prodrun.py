@@ -68,6 +68,7 @@ class ProductionRun:
     url: str
     process: subprocess.Popen
     log: Path
+    media_root: Path
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -80,8 +81,11 @@ class ProductionRun:
         return int(out[0])
 
 
-@pytest.fixture
-def production_run(tmp_path):
+@pytest.fixture(scope="module")
+def production_run(tmp_path_factory, django_db_setup):
+    """One production run per test module (it takes ~20 s to start): the module's tests
+    share it, each with its own data (transactional tests empty the tables after each)."""
+    tmp_path = tmp_path_factory.mktemp("prod")
     if not settings.CELERY_BROKER_URL or not settings.REDIS_URL or "postgres" not in _database_url():
         if os.environ.get("CI") == "true":
             pytest.fail("CI must run the production run: set DATABASE_URL, REDIS_URL and CELERY_BROKER_URL")
@@ -95,7 +99,7 @@ def production_run(tmp_path):
         "DATABASE_CONN_MAX_AGE": "60",
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "MEDIA_ROOT": str(tmp_path / "media"),
         "PORT": str(port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
@@ -108,7 +112,7 @@ def production_run(tmp_path):
     with log.open("w") as out:
         process = subprocess.Popen(["bash", "bin/prod"], cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    run = ProductionRun(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    run = ProductionRun(url=f"http://127.0.0.1:{port}", process=process, log=log, media_root=tmp_path / "media")
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -20,13 +20,6 @@ SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", ROOT / "var" / "browser
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
-
-
 class OfflinePage:
     """The Playwright page plus what it tried to reach outside 127.0.0.1 and what the
     browser reported as blocked by the Content-Security-Policy."""

@@ -1,7 +1,8 @@
 """`make prod` (bin/prod) on a fresh machine: debug off behind gunicorn, WhiteNoise serving
 static files, product images loading from their absolute API URLs, the API docs served from
-our own files, a worker running tasks, a graceful restart that drops no request, and Ctrl-C
-stopping all three processes."""
+our own files, a worker running tasks; in a browser with no outside network, every admin page,
+a product image and both API docs; a graceful restart that drops no request, and Ctrl-C
+stopping all three processes. One production run serves the module's tests, in order."""
 
 import os
 import signal
@@ -11,8 +12,13 @@ import time
 
 import pytest
 import requests
+from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.test import override_settings
+from django.urls import reverse
 
+from tests.browser.conftest import admin_login, browser_page  # noqa: F401 - the fixture
 from tests.celery_worker import wait_for
 from tests.factories import SkuFactory
 from wxbackend.models import OutboxItem
@@ -20,6 +26,13 @@ from wxbackend.outbox import outbox_put
 from wxbackend.tasks import worker_check_task
 
 pytestmark = [pytest.mark.postgres, pytest.mark.real_worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _media_of_the_run(production_run):
+    """Uploads made by the test land where the production run serves them from."""
+    with override_settings(MEDIA_ROOT=production_run.media_root):
+        yield
 
 
 def test_production_run_serves_with_debug_off(production_run):
@@ -64,6 +77,52 @@ def test_production_run_serves_with_debug_off(production_run):
         outbox_put(task=worker_check_task, args=["prod-run"], key="prod-run")
     wait_for(lambda: OutboxItem.objects.filter(key="prod-run", status=OutboxItem.Status.DONE).exists(),
              timeout=30)
+
+
+def _admin_pages() -> list[str]:
+    pages = ["/admin/"]
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        pages.append(reverse("admin:{}_{}_changelist".format(*info)))
+        if model_admin.has_add_permission.__func__ is admin.ModelAdmin.has_add_permission:
+            pages.append(reverse("admin:{}_{}_add".format(*info)))
+    return pages
+
+
+def _loads(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, f"{url}: {response.status}"
+
+
+def _loads(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, f"{url}: {response.status}"
+
+
+@pytest.mark.browser
+def test_every_page_loads_offline_in_the_production_run(browser_page, production_run):  # noqa: F811
+    url = production_run.url
+    get_user_model().objects.create_superuser("ops", "ops@example.com", "correct-horse-42")
+    product = SkuFactory(product__title="手工粗陶茶杯").product
+    page = browser_page
+    admin_login(page, url)
+    assert page.locator("#dashboard").is_visible()
+
+    pages = _admin_pages()
+    for path in pages:
+        _loads(page, url + path)
+    _loads(page, f"{url}/admin/catalog/product/{product.pk}/change/")
+    _loads(page, f"{url}/admin/catalog/product/")
+    cover = page.locator("#result_list img").first
+    assert cover.evaluate("img => img.complete && img.naturalWidth") > 0, "the product image did not load"
+
+    _loads(page, f"{url}/api/v1/docs/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "wxbackend mini-program API" in page.locator(".swagger-ui .info .title").inner_text()
+    _loads(page, f"{url}/api/v1/redoc/")
+    page.locator("redoc h1, [role=main] h1, h1").first.wait_for()
+    assert "wxbackend mini-program API" in page.locator("h1").first.inner_text()
+    print(f"\n{len(pages) + 4} pages loaded offline under the production run")
 
 
 def test_graceful_restart_drops_no_request_and_ctrl_c_stops_all(production_run):
