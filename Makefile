@@ -16,7 +16,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} \
 # test servers in threads close their connections after each request.
 TEST_ENV := DJANGO_DEBUG=1 DATABASE_CONN_MAX_AGE=$${DATABASE_CONN_MAX_AGE:-0}
 
-.PHONY: run test lint worker beat bench venv dev-venv clean prod-check
+.PHONY: run test lint worker beat bench venv dev-venv clean prod-check prod
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ worker: $(VENV)/.runtime
 
 beat: $(VENV)/.runtime
 	$(PY) -m celery -A wxbackend beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+# Production run on one machine: debug off, PostgreSQL + Redis, gunicorn + worker + beat
+# (bin/prod; settings from the environment or var/prod.env, written for a trial if absent).
+prod: $(VENV)/.runtime
+	PYTHON=$(PY) bin/prod
 
 # A venv from requirements.txt alone runs a worker and a task end to end (CI runs it too).
 prod-check:

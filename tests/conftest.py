@@ -9,7 +9,7 @@ from django.db import connection
 
 from wxbackend.celery import app as celery_app
 
-pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker", "tests.api_fixtures"]
+pytest_plugins = ["tests.wechat_fixtures", "tests.celery_worker", "tests.api_fixtures", "tests.prodrun"]
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -39,3 +39,12 @@ def pytest_runtest_setup(item):
         if IN_CI:
             pytest.fail("CI must run PostgreSQL-only tests: set DATABASE_URL to PostgreSQL")
         pytest.skip("needs PostgreSQL row locks: set DATABASE_URL (CI always does)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (`item.rep_call`): the browser fixture takes a
+    screenshot when the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

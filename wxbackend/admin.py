@@ -32,3 +32,19 @@ class OutboxItemAdmin(admin.ModelAdmin):
             request, ngettext("%d side effect queued again.", "%d side effects queued again.", count) % count,
             messages.SUCCESS,
         )
+
+
+def _index_with_dashboard(index):
+    """The admin's index with the merchant's dashboard above the app list (wxbackend.dashboard)."""
+
+    def view(request, extra_context=None):
+        from wxbackend.dashboard import dashboard
+
+        context = {"dashboard": dashboard(request.user), **(extra_context or {})}
+        return index(request, extra_context=context)
+
+    return view
+
+
+admin.site.index_template = "admin/dashboard_index.html"
+admin.site.index = _index_with_dashboard(admin.site.index)

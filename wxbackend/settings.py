@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "wxbackend.middleware.RequestLogMiddleware",
+    "wxbackend.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,6 +161,53 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# --- Media (uploads): the local disk, or S3-compatible object storage -------------------
+
+# `local`: files under MEDIA_ROOT, served by the app itself (debug on or off) under
+# MEDIA_URL, but only the public prefixes below: a follower's photo is read through the
+# admin only. `s3`: Tencent COS, Aliyun OSS, MinIO or AWS S3 through django-storages; the
+# bucket serves the public prefixes itself (a bucket policy granting public read on them).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured("MEDIA_STORAGE must be local or s3")
+# What anyone may fetch by URL: catalog images, which the mini-program shows to everyone.
+MEDIA_PUBLIC_PREFIXES = ("products/",)
+MEDIA_ORIGIN = ""  # another origin images load from (the page's CSP allows it)
+if MEDIA_STORAGE == "s3":
+    _s3_required = ["MEDIA_S3_BUCKET", "MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY"]
+    _missing.extend(name for name in _s3_required if not env.str(name, default=""))
+    _s3_endpoint = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+    _s3_domain = env.str("MEDIA_S3_CUSTOM_DOMAIN", default="")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("MEDIA_S3_BUCKET", default=""),
+            "endpoint_url": _s3_endpoint or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default=""),
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default=""),
+            "custom_domain": _s3_domain or None,
+            # COS and OSS only answer virtual-hosted addresses; MinIO usually wants `path`.
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="virtual"),
+            "signature_version": "s3v4",
+            # Plain URLs: catalog responses are cached for an hour, longer than a signed
+            # URL would live. Private files (follower media) are read through the admin.
+            "querystring_auth": env.bool("MEDIA_S3_QUERYSTRING_AUTH", default=False),
+            "file_overwrite": False,
+            "location": env.str("MEDIA_S3_PREFIX", default=""),
+            "object_parameters": {"CacheControl": "public, max-age=86400"},
+        },
+    }
+    if _s3_domain:
+        MEDIA_ORIGIN = "https://" + _s3_domain
+    elif _s3_endpoint:
+        MEDIA_ORIGIN = _s3_endpoint.rstrip("/")
+        if env.str("MEDIA_S3_ADDRESSING_STYLE", default="virtual") == "virtual":
+            _scheme, _, _host = MEDIA_ORIGIN.partition("://")
+            MEDIA_ORIGIN = f"{_scheme}://{env.str('MEDIA_S3_BUCKET', default='')}.{_host}"
+    else:
+        MEDIA_ORIGIN = "https://*.amazonaws.com"
+
 # Public origin used to make image URLs absolute where no request is at hand (tasks,
 # official-account replies).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
@@ -185,6 +233,8 @@ if not DEBUG:
             "DJANGO_SECRET_KEY is too weak: use at least 50 random characters"
         )
 SESSION_COOKIE_HTTPONLY = True
+# Every page carries a Content-Security-Policy (wxbackend.middleware): our own origin only,
+# no inline script.
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -245,6 +295,7 @@ SPECTACULAR_SETTINGS = {
     # inside mainland China, and absent offline).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,

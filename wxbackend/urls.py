@@ -1,8 +1,7 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from wxbackend import landing, views
 
@@ -14,15 +13,19 @@ urlpatterns = [
     path("wechat/mp/", include("officialaccount.urls")),
     path("payments/", include("payments.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Both served from our own static files (drf-spectacular-sidecar), no inline script.
+    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(
+        url_name="api-schema", template_name="wxbackend/redoc.html"), name="api-redoc"),
+    path("api/v1/redoc/redoc.standalone.js", views.redoc_script, name="api-redoc-script"),
     path("api/v1/", include("miniprogram_api.urls")),
 ]
 
 if settings.WECHAT_SIMULATOR_ENABLED:
     urlpatterns.append(path("__sim__/", include("wechat_simulator.urls")))
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Catalog images from the local disk, debug on or off (wxbackend.views.media).
+urlpatterns.append(re_path(r"^" + settings.MEDIA_URL.strip("/") + r"/(?P<path>.+)$", views.media, name="media"))
 
 admin.site.site_header = "wxbackend 商家后台"
 admin.site.site_title = "wxbackend"

@@ -1,6 +1,8 @@
 """Liveness and readiness probes."""
 
+import functools
 import logging
+import posixpath
 import threading
 import time
 
@@ -127,3 +129,64 @@ def server_error(request):
     from django.views.defaults import server_error as django_server_error
 
     return django_server_error(request)
+
+
+# An uploaded file never runs as a page of ours, whatever it holds.
+MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+@require_GET
+def media(request, path: str):
+    """A public upload (catalog images) from MEDIA_ROOT, with debug on or off.
+
+    One machine needs no other server for images: the product's cover in the admin and the
+    API's absolute image URLs load from here. Only MEDIA_PUBLIC_PREFIXES are served: other
+    uploads (a follower's photo) are read through the admin, which checks permissions. With
+    MEDIA_STORAGE=s3 the bucket serves images and this answers 404."""
+    from django.http import Http404
+    from django.views.static import serve
+
+    clean = posixpath.normpath(path).lstrip("/")
+    if (
+        settings.MEDIA_STORAGE != "local"
+        or clean != path
+        or not clean.startswith(tuple(settings.MEDIA_PUBLIC_PREFIXES))
+    ):
+        raise Http404("not a public file")
+    response = serve(request, clean, document_root=settings.MEDIA_ROOT)
+    # Stored names never change meaning: an upload under a taken name gets a new one.
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Content-Security-Policy"] = MEDIA_POLICY
+    return response
+
+
+REDOC_BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@functools.cache
+def _redoc_bundle() -> bytes:
+    from django.contrib.staticfiles import finders
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    path = finders.find(REDOC_BUNDLE)
+    if path:
+        with open(path, "rb") as f:
+            source = f.read()
+    else:  # collected only (finders may be off in some deployments)
+        with staticfiles_storage.open(REDOC_BUNDLE) as f:
+            source = f.read()
+    # The bundle's sidebar footer always loads Redocly's logo from their CDN: point it at
+    # an empty data URL instead (the image's own error handler then hides it).
+    return source.replace(REDOC_CDN_LOGO.encode(), b"data:,")
+
+
+@require_GET
+def redoc_script(request):
+    """Redoc's standalone bundle from drf-spectacular-sidecar, without its one request to a
+    CDN, so the API docs page reaches no other host."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(_redoc_bundle(), content_type="application/javascript; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -25,4 +25,4 @@ def test_a_wrong_password_is_refused(browser_page, live_server):
     page.fill("#id_username", "ops")
     page.fill("#id_password", "wrong")
     page.click("input[type=submit]")
-    assert page.locator(".errornote").is_visible()
+    page.locator(".errornote").wait_for(state="visible")  # after the form posted back

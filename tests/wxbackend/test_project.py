@@ -27,16 +27,20 @@ def test_openapi_schema_generates_with_warnings_as_errors(tmp_path):
 def test_schema_and_docs_are_served(client):
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
+    assert client.get("/api/v1/redoc/").status_code == 200
+    bundle = client.get("/api/v1/redoc/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"Redoc" in bundle.content
+    assert b"cdn.redoc.ly" not in bundle.content  # its one outside request, taken out
 
 
-def test_the_docs_load_nothing_from_another_host(client, settings):
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_the_docs_load_nothing_from_another_host(client, settings, path):
     """Swagger UI comes from our own static files: a CDN is blocked or slow inside
     mainland China, and absent offline (the page used to be blank there)."""
     import re
 
     from django.contrib.staticfiles import finders
 
-    path = "/api/v1/docs/"
     html = client.get(path).content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert assets, html
