@@ -1,0 +1,95 @@
+"""The inbox pages: the list in a constant number of queries, notes, assignment, states;
+and many messages from one follower at once are all counted in one conversation."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from inbox.models import Conversation, Handoff, Note
+from officialaccount.models import Follower, Message
+from tests.officialaccount.conftest import post_plain, text_xml
+
+pytestmark = pytest.mark.django_db
+
+
+def _conversations(n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        Follower.objects.create(openid=f"o_{i}", remark=f"客户{i}", is_subscribed=True)
+        Message.objects.create(direction="out", openid=f"o_{i}", dedupe_key=f"x:{i}", msg_type="text",
+                               status="failed", error="45015: out of time")
+        Conversation.objects.create(contact=f"o_{i}", unread_count=i)
+
+
+def test_the_list_has_constant_queries(staff_client, django_assert_max_num_queries):
+    url = reverse("admin:inbox_conversation_changelist")
+    _conversations(2)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get(url)
+    _conversations(20, start=2)
+    with django_assert_max_num_queries(len(few)):
+        page = staff_client.get(url).content.decode()
+    assert "客户21" in page and "响应指标" in page
+
+
+def test_opening_a_conversation_marks_it_read(staff_client):
+    conversation = Conversation.objects.create(contact="o_x", unread_count=3)
+    staff_client.get(reverse("admin:inbox_conversation_change", args=[conversation.pk]))
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0 and conversation.last_read_at is not None
+
+
+def test_notes_assignment_and_state(staff_client, boss):
+    conversation = Conversation.objects.create(contact="o_x")
+    url = reverse("admin:inbox_conversation_change", args=[conversation.pk])
+    staff_client.post(url, {"do": "note", "note": "客户要发票"})
+    staff_client.post(url, {"do": "assign", "assignee": boss.pk})
+    staff_client.post(url, {"do": "state", "state": "closed"})
+    conversation.refresh_from_db()
+    assert (conversation.assignee, conversation.state) == (boss, "closed")
+    assert conversation.closed_at is not None
+    assert Note.objects.get().author == boss
+    page = staff_client.get(url).content.decode()
+    assert "客户要发票" in page and "已关闭" in page
+
+
+def test_bad_posts_are_refused_clearly(staff_client):
+    conversation = Conversation.objects.create(contact="o_x")
+    url = reverse("admin:inbox_conversation_change", args=[conversation.pk])
+    assert staff_client.post(url, {"do": "state", "state": "deleted"}).status_code == 200
+    assert staff_client.post(url, {"do": "nonsense"}).status_code == 302
+    assert staff_client.post(url, {"do": "note", "note": ""}).status_code == 200
+    conversation.refresh_from_db()
+    assert conversation.state == "open" and not Note.objects.exists()
+
+
+def test_staff_can_start_a_conversation_from_the_follower(staff_client):
+    Follower.objects.create(openid="o_new", is_subscribed=True)
+    response = staff_client.get(reverse("admin:inbox_conversation_start", args=["wechat_mp", "o_new"]))
+    conversation = Conversation.objects.get()
+    assert response["Location"] == reverse("admin:inbox_conversation_change", args=[conversation.pk])
+    assert conversation.state == "pending"  # staff wrote first: no wait to measure
+    assert staff_client.get(reverse("admin:inbox_conversation_start", args=["sms", "o_new"])).status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_messages_of_one_follower_all_count(plain_mode):
+    """Eight unanswered messages of one follower arrive at once (eight threads, eight
+    connections): one conversation, eight unread, eight hand-offs."""
+    from django.test import Client
+
+    def send(n: int) -> int:
+        try:
+            return post_plain(Client(), text_xml(f"问题{n}", msg_id=9000 + n, openid="o_busy")).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(8))) == [200] * 8
+    conversation = Conversation.objects.get()
+    assert conversation.unread_count == 8
+    assert Handoff.objects.filter(conversation=conversation).count() == 8
