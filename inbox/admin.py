@@ -189,3 +189,19 @@ class ConversationAdmin(admin.ModelAdmin):
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response
+
+
+def customer_person_view(model_admin, request, customer_id: int):
+    """The one-customer page (mounted by the customers' admin): the customer, the follower
+    with the same unionid, their orders, conversations, notices and subscriptions."""
+    from inbox.person import person_for_customer
+
+    customer = get_object_or_404(model_admin.model, pk=customer_id)
+    if not model_admin.has_view_permission(request, customer):
+        raise PermissionDenied
+    context = {
+        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta,
+        "person": person_for_customer(customer=customer), "original": customer,
+        "title": gettext("One customer: %(who)s") % {"who": customer},
+    }
+    return TemplateResponse(request, "admin/inbox/person.html", context)

@@ -34,13 +34,16 @@ class ConversationPage:
     canned: list
     window_left: datetime.timedelta | None
     is_reachable: bool
+    customer: object = None
 
 
 def conversation_page(*, conversation: Conversation, now: datetime.datetime | None = None) -> ConversationPage:
     """Everything the conversation page shows, in a fixed number of queries."""
+    from inbox.person import customer_for_follower
     from inbox.services import reply_window_left
 
     channel = channel_for(conversation.channel)
+    person = channel.person(conversation.contact)
     messages = channel.messages(conversation.contact)
     ids = [m.pk for m in messages if m.direction == "out"]
     staff = {
@@ -49,13 +52,14 @@ def conversation_page(*, conversation: Conversation, now: datetime.datetime | No
     }
     return ConversationPage(
         conversation=conversation,
-        person=channel.person(conversation.contact),
+        person=person,
         messages=messages,
         staff_by_message=staff,
         notes=list(Note.objects.filter(conversation=conversation).select_related("author")),
         canned=list(CannedReply.objects.filter(is_active=True)),
         window_left=reply_window_left(conversation=conversation, now=now),
         is_reachable=channel.is_reachable(conversation.contact),
+        customer=customer_for_follower(person),
     )
 
 

@@ -1,6 +1,8 @@
 """Customers in the back office: masked phones, no session_key anywhere."""
 
 from django.contrib import admin
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from miniprogram_api.crypto import lookup_hashes
@@ -22,7 +24,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("gender", "created_at", "erased_at")
     search_fields = ("=openid", "=unionid", "nickname")
     # session_key is never shown; the phone only masked.
-    fields = ("openid", "unionid", "follower", "nickname", "avatar_url", "gender", "masked_phone",
+    fields = ("person", "openid", "unionid", "follower", "nickname", "avatar_url", "gender", "masked_phone",
               "created_at", "last_login_at", "erased_at")
     readonly_fields = fields  # what customers told WeChat is theirs to change, not ours
     inlines = [SubscriptionGrantInline]
@@ -30,6 +32,17 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
         return obj.phone_masked or "-"
+
+    @admin.display(description=_("one customer"))
+    def person(self, obj):
+        url = reverse("admin:miniprogram_api_customer_person", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
+
+    def get_urls(self):
+        from inbox.admin import customer_person_view
+
+        view = self.admin_site.admin_view(lambda request, customer_id: customer_person_view(self, request, customer_id))
+        return [path("<int:customer_id>/person/", view, name="miniprogram_api_customer_person"), *super().get_urls()]
 
     @admin.display(description=_("official-account follower"))
     def follower(self, obj):
