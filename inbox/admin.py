@@ -90,6 +90,7 @@ class ConversationAdmin(admin.ModelAdmin):
             path("metrics/", view(self.metrics_view), name="inbox_conversation_metrics"),
             path("metrics/chart.svg", view(self.chart_view), name="inbox_conversation_chart"),
             path("start/<str:channel>/<str:contact>/", view(self.start_view), name="inbox_conversation_start"),
+            path("customer/<int:customer_id>/", view(self.person_view), name="inbox_customer_person"),
             *super().get_urls(),
         ]
 
@@ -159,6 +160,23 @@ class ConversationAdmin(admin.ModelAdmin):
         conversation = services.conversation_start(channel=channel, contact=contact[:64])
         return HttpResponseRedirect(reverse("admin:inbox_conversation_change", args=[conversation.pk]))
 
+    def person_view(self, request, customer_id: int):
+        """One customer: the mini-program customer and the follower with the same unionid,
+        their orders, conversations, notices and subscriptions (needs the customer view
+        permission)."""
+        from inbox.person import person_for_customer
+        from miniprogram_api.models import Customer
+
+        customer = get_object_or_404(Customer, pk=customer_id)
+        if not request.user.has_perm("miniprogram_api.view_customer"):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request), "opts": Customer._meta,
+            "person": person_for_customer(customer=customer), "original": customer,
+            "title": gettext("One customer: %(who)s") % {"who": customer},
+        }
+        return TemplateResponse(request, "admin/inbox/person.html", context)
+
     # --- metrics ------------------------------------------------------------------------------
 
     def _metrics_range(self, request) -> tuple[MetricsForm, datetime.date, datetime.date]:
@@ -190,18 +208,3 @@ class ConversationAdmin(admin.ModelAdmin):
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response
 
-
-def customer_person_view(model_admin, request, customer_id: int):
-    """The one-customer page (mounted by the customers' admin): the customer, the follower
-    with the same unionid, their orders, conversations, notices and subscriptions."""
-    from inbox.person import person_for_customer
-
-    customer = get_object_or_404(model_admin.model, pk=customer_id)
-    if not model_admin.has_view_permission(request, customer):
-        raise PermissionDenied
-    context = {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta,
-        "person": person_for_customer(customer=customer), "original": customer,
-        "title": gettext("One customer: %(who)s") % {"who": customer},
-    }
-    return TemplateResponse(request, "admin/inbox/person.html", context)

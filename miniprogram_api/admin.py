@@ -1,12 +1,14 @@
 """Customers in the back office: masked phones, no session_key anywhere."""
 
 from django.contrib import admin
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from miniprogram_api.crypto import lookup_hashes
-from miniprogram_api.models import Customer, SubscriptionGrant
+from miniprogram_api.models import Customer, PhoneReveal, SubscriptionGrant
+from miniprogram_api.phones import phone_reveal_response
 from miniprogram_api.selectors import customer_follower
 
 
@@ -31,18 +33,23 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return obj.phone_masked or "-"
-
-    @admin.display(description=_("one customer"))
-    def person(self, obj):
-        url = reverse("admin:miniprogram_api_customer_person", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
+        if not obj.phone:
+            return "-"
+        if not obj.pk:
+            return obj.phone_masked
+        url = reverse("admin:miniprogram_api_customer_phone", args=[obj.pk])
+        return format_html('{} <a href="{}">{}</a>', obj.phone_masked, url, _("show in full"))
 
     def get_urls(self):
-        from inbox.admin import customer_person_view
+        reveal = path("<int:customer_id>/phone/", self.admin_site.admin_view(self.phone_view),
+                      name="miniprogram_api_customer_phone")
+        return [reveal, *super().get_urls()]
 
-        view = self.admin_site.admin_view(lambda request, customer_id: customer_person_view(self, request, customer_id))
-        return [path("<int:customer_id>/person/", view, name="miniprogram_api_customer_person"), *super().get_urls()]
+    def phone_view(self, request, customer_id: int):
+        """The customer's full phone number, for staff allowed to see it; each look is recorded."""
+        customer = get_object_or_404(Customer, pk=customer_id)
+        return phone_reveal_response(self, request, customer, phone=customer.phone, customer_id=customer.pk,
+                                     source="customer")
 
     @admin.display(description=_("official-account follower"))
     def follower(self, obj):
@@ -59,3 +66,32 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # customers sign up through the mini-program
+
+    @admin.display(description=_("one customer"))
+    def person(self, obj):
+        """A link to the one-customer page (orders, conversations, notices, subscriptions)."""
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:inbox_customer_person", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
+
+
+@admin.register(PhoneReveal)
+class PhoneRevealAdmin(admin.ModelAdmin):
+    """The audit of full phone numbers shown: read only, kept as a record."""
+
+    list_display = ("created_at", "staff_username", "customer", "source")
+    list_filter = ("created_at",)
+    search_fields = ("staff_username", "=customer__id", "source")
+    list_select_related = ("customer",)
+    readonly_fields = ("created_at", "staff", "staff_username", "customer", "source")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

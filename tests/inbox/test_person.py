@@ -36,7 +36,7 @@ def person():
 
 def test_the_page_joins_customer_and_follower_by_unionid(staff_client, person):
     customer, follower, conversation, notice = person
-    page = staff_client.get(reverse("admin:miniprogram_api_customer_person", args=[customer.pk])).content.decode()
+    page = staff_client.get(reverse("admin:inbox_customer_person", args=[customer.pk])).content.decode()
     assert "小李" in page and "李先生" in page
     assert "NO20261103001" in page and "¥129.00" in page
     assert "NO_SOMEONE_ELSE" not in page
@@ -50,19 +50,19 @@ def test_the_page_joins_customer_and_follower_by_unionid(staff_client, person):
 
 def test_the_customer_and_conversation_pages_link_to_it(staff_client, person):
     customer, follower, conversation, _ = person
-    url = reverse("admin:miniprogram_api_customer_person", args=[customer.pk])
+    url = reverse("admin:inbox_customer_person", args=[customer.pk])
     assert url in staff_client.get(reverse("admin:miniprogram_api_customer_change", args=[customer.pk])).content.decode()
     assert url in staff_client.get(reverse("admin:inbox_conversation_change", args=[conversation.pk])).content.decode()
 
 
 def test_a_customer_without_a_follower_shows_why(staff_client):
     customer = CustomerFactory(unionid="")
-    page = staff_client.get(reverse("admin:miniprogram_api_customer_person", args=[customer.pk])).content.decode()
+    page = staff_client.get(reverse("admin:inbox_customer_person", args=[customer.pk])).content.decode()
     assert "未关联公众号粉丝" in page
 
 
 def test_unknown_customer_is_404_and_staff_without_permission_403(staff_client, client, django_user_model):
-    assert staff_client.get(reverse("admin:miniprogram_api_customer_person", args=[999999])).status_code == 404
+    assert staff_client.get(reverse("admin:inbox_customer_person", args=[999999])).status_code == 404
     customer = CustomerFactory()
     client.force_login(django_user_model.objects.create_user("nobody", password="pw-123456-long", is_staff=True))
-    assert client.get(reverse("admin:miniprogram_api_customer_person", args=[customer.pk])).status_code == 403
+    assert client.get(reverse("admin:inbox_customer_person", args=[customer.pk])).status_code == 403
