@@ -12,13 +12,14 @@ from django.utils.translation import gettext_lazy as _
 _YUAN = re.compile(r"([0-9]{1,16})(?:\.([0-9]{1,2}))?")
 
 
-def yuan(fen: int | None) -> str:
-    """`12900` → `"¥129.00"`; None → `"-"`."""
+def yuan(fen: int | None, *, grouping: bool = True) -> str:
+    """`12900` → `"¥129.00"`; None → `"-"`. Thousands are grouped (`¥1,290.00`) unless
+    `grouping=False`: WeChat's `amount` keyword takes digits only (spec 5.2)."""
     if fen is None:
         return "-"
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+    return f"{sign}¥{whole:,}.{cents:02d}" if grouping else f"{sign}¥{whole}.{cents:02d}"
 
 
 def yuan_to_fen(text: str) -> int:

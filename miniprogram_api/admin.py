@@ -70,9 +70,6 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description=_("one customer"))
     def person(self, obj):
         """A link to the one-customer page (orders, conversations, notices, subscriptions)."""
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         url = reverse("admin:inbox_customer_person", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
 

@@ -4,6 +4,7 @@ A customer is not a django.contrib.auth user: the mini-program's openid identifi
 the Bearer token authenticates them. `session_key` and the phone number are encrypted at rest.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,7 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        permissions = [("view_full_phone", _("Can see full phone numbers (each view is audited)"))]
 
     def __str__(self) -> str:
         return self.nickname or f"customer {self.pk}"
@@ -89,3 +91,30 @@ class SubscriptionGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_id}: {self.available}"
+
+
+class PhoneReveal(models.Model):
+    """One look at a full phone number in the admin: who looked, whose number, when.
+
+    Phones are shown masked; a staff member with `view_full_phone` may reveal one, and each
+    reveal leaves a row here (PIPL: access to personal information is recorded)."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff member"), on_delete=models.SET_NULL, null=True,
+        related_name="+",
+    )
+    staff_username = models.CharField(_("staff username"), max_length=150)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What was shown: "customer" (the bound phone) or an order's recipient phone.
+    source = models.CharField(_("source"), max_length=64)
+    created_at = models.DateTimeField(_("viewed at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("phone number view")
+        verbose_name_plural = _("phone number views")
+
+    def __str__(self) -> str:
+        return f"{self.staff_username} → {self.source} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from officialaccount import crypto, rules
+from officialaccount import crypto, links, rules
 from officialaccount.exceptions import (
     BadSignature,
     EncryptionRequired,
@@ -278,8 +278,10 @@ def _product_reply(text: str) -> Reply | None:
     if others:
         description += "。还有：" + "；".join(f"{m.title} {_yuan(m.price_fen)}" for m in others)
     # A reply to a user's message shows one article (spec 2.3): the others are named in it.
+    # A cached URL link goes out as is; otherwise our redirect gets one on the first tap.
+    url = links.product_url_link_cached(best.id) or product_link(best.id)
     article = Article(title=f"{best.title} {_yuan(best.price_fen)}", description=description,
-                      pic_url=best.cover_url, url=product_link(best.id))
+                      pic_url=best.cover_url, url=url)
     return Reply(kind="news", articles=(article,))
 
 

@@ -3,7 +3,7 @@ access token, the base URL, timeouts and the errcode-to-exception map)."""
 
 from dataclasses import dataclass, field
 
-from wxbackend.wechat import call
+from wxbackend.wechat import GatewayRejected, call
 
 BATCHGET_MAX = 100  # user/info/batchget takes at most 100 openids
 
@@ -131,3 +131,26 @@ def tags_get() -> list[TagInfo]:
     data = call("mp", "GET", "cgi-bin/tags/get")
     return [TagInfo(tag_id=int(t["id"]), name=str(t.get("name") or "")[:30])
             for t in data.get("tags") or () if isinstance(t, dict) and str(t.get("id", "")).isascii() and str(t.get("id", "")).isdigit()]
+
+
+@dataclass(frozen=True)
+class UrlLink:
+    url: str
+    expires_at: int  # epoch seconds
+
+
+URL_LINK_MAX_DAYS = 30  # WeChat caps a URL link's life at 30 days
+
+
+def url_link_generate(*, path: str, query: str, days: int = URL_LINK_MAX_DAYS, now: int) -> UrlLink:
+    """wxa/generate_urllink: an https link (wxaurl.cn) that opens `path?query` of the
+    mini-program from outside it, valid `days` days. Called with the mini-program's token."""
+    days = max(1, min(days, URL_LINK_MAX_DAYS))
+    answer = call("miniapp", "POST", "wxa/generate_urllink", json={
+        "path": path, "query": query, "env_version": "release",
+        "is_expire": True, "expire_type": 1, "expire_interval": days,
+    })
+    url = str(answer.get("url_link") or "")
+    if not url.startswith("https://"):
+        raise GatewayRejected(None, "generate_urllink answered without an https url_link")
+    return UrlLink(url=url, expires_at=now + days * 86400)

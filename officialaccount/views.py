@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 
+from officialaccount import links
 from officialaccount.callback import MAX_BODY_BYTES, callback_handle, callback_verify_url
 from officialaccount.exceptions import MalformedMessage
 from wxbackend.api import DomainError
@@ -58,10 +59,18 @@ class _WeixinRedirect(HttpResponseRedirect):
 
 
 def product_link(request, product_id: int):
-    """Open the mini-program's product page from a news article (WeChat's plaintext URL
-    scheme `weixin://dl/business/`), the only link a passive news reply can carry."""
+    """Open the mini-program's product page from a news article: to the product's URL link
+    (wxa/generate_urllink, cached; see officialaccount.links), or, when WeChat cannot give
+    one, through WeChat's plaintext URL scheme `weixin://dl/business/`."""
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
+    from catalog.models import Product
+
+    # Only for a product that exists: a made-up id costs no WeChat call (nor its quota).
+    if Product.objects.filter(pk=product_id).exists():
+        url_link = links.product_url_link(product_id)
+        if url_link:
+            return HttpResponseRedirect(url_link)
     query = urlencode(
         {"appid": settings.WECHAT_MINIAPP_APPID, "path": "pages/product/detail",
          "query": f"id={int(product_id)}", "env_version": "release"},

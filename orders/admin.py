@@ -2,15 +2,20 @@
 except through actions, which call the same services as the API; money reads as ¥ yuan."""
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
 from catalog.money import yuan
 from miniprogram_api.crypto import lookup_hash
+from miniprogram_api.phones import can_reveal_phone, mask_phone, phone_reveal_record, phone_reveal_response
 from orders.exceptions import InvalidTransition
 from orders.models import Address, Cart, CartItem, Order, OrderEvent, OrderItem, RefundRequest, ShippingUpload
 from orders.services import order_ship
@@ -33,10 +38,19 @@ class CartAdmin(admin.ModelAdmin):
 
 @admin.register(Address)
 class AddressAdmin(admin.ModelAdmin):
-    list_display = ("user_name", "province_name", "city_name", "county_name", "customer", "is_default")
+    """The phone is shown masked and is not editable here (it is the customer's to change)."""
+
+    list_display = ("user_name", "masked_tel", "province_name", "city_name", "county_name", "customer",
+                    "is_default")
     list_filter = ("province_name", "is_default")
     search_fields = ("user_name", "detail_info")
     raw_id_fields = ("customer",)
+    exclude = ("tel_number",)
+    readonly_fields = ("masked_tel",)
+
+    @admin.display(description=_("phone"))
+    def masked_tel(self, obj):
+        return mask_phone(obj.tel_number) or "-"
 
 
 # --- Orders -----------------------------------------------------------------------------------
@@ -89,6 +103,16 @@ class ShippingUploadInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class NoticeInline(_ReadOnlyInline):
+    """What the customer was told of this order, through which channel, and WeChat's answer
+    (the notices' own page, 消息通知 → 通知, has each try and the resend action)."""
+
+    model = apps.get_model("notifications", "Notice")
+    fields = ("event", "channel", "status", "attempts", "last_errcode", "last_error", "skip_reason", "sent_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
 class OrderResource(resources.ModelResource):
     """The CSV export: one row per order, money in yuan, items in one column."""
 
@@ -111,6 +135,14 @@ class OrderResource(resources.ModelResource):
     def dehydrate_address(self, order):
         return order.address_text
 
+    def __init__(self, *args, reveal_phones: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reveal_phones = reveal_phones
+
+    def dehydrate_tel_number(self, order):
+        """In full only for staff allowed to see phone numbers (the export is then audited)."""
+        return order.tel_number if self.reveal_phones else mask_phone(order.tel_number)
+
 
 class ShipForm(forms.Form):
     carrier = forms.CharField(label=_("carrier"), max_length=64)
@@ -124,18 +156,18 @@ class ShipForm(forms.Form):
 @admin.register(Order)
 class OrderAdmin(ExportMixin, admin.ModelAdmin):
     resource_classes = [OrderResource]
-    list_display = ("order_no", "status", "total", "user_name", "tel_number", "created_at", "paid_at",
+    list_display = ("order_no", "status", "total", "user_name", "masked_tel", "created_at", "paid_at",
                     "shipped_at")
     list_filter = ("status", "created_at")
     date_hierarchy = "created_at"
     search_fields = ("=order_no", "=tel_number")
     search_help_text = _("An order number, or a full phone number (the recipient's or the customer's).")
     list_per_page = 50
-    inlines = [OrderItemInline, OrderEventInline, ShippingUploadInline, RefundRequestInline]
+    inlines = [OrderItemInline, OrderEventInline, ShippingUploadInline, RefundRequestInline, NoticeInline]
     actions = ["ship"]
     fieldsets = [
         (None, {"fields": ("order_no", "status", "total", "customer", "remark")}),
-        (_("Delivery"), {"fields": ("user_name", "tel_number", "address_text", "postal_code", "carrier",
+        (_("Delivery"), {"fields": ("user_name", "masked_tel", "address_text", "postal_code", "carrier",
                                     "tracking_no")}),
         (_("Times"), {"fields": ("created_at", "paid_at", "shipped_at", "completed_at", "closed_at",
                                  "refunding_at", "refunded_at")}),
@@ -158,6 +190,37 @@ class OrderAdmin(ExportMixin, admin.ModelAdmin):
     @admin.display(description=_("address"))
     def address_text(self, obj):
         return obj.address_text
+
+    @admin.display(description=_("phone"))
+    def masked_tel(self, obj):
+        masked = mask_phone(obj.tel_number) or "-"
+        if not obj.pk or not obj.tel_number:
+            return masked
+        url = reverse("admin:orders_order_phone", args=[obj.pk])
+        return format_html('{} <a href="{}">{}</a>', masked, url, _("show in full"))
+
+    def get_urls(self):
+        reveal = path("<int:order_id>/phone/", self.admin_site.admin_view(self.phone_view),
+                      name="orders_order_phone")
+        return [reveal, *super().get_urls()]
+
+    def phone_view(self, request, order_id: int):
+        """The recipient's full phone number, for staff allowed to see it; each look is recorded."""
+        order = get_object_or_404(Order, pk=order_id)
+        return phone_reveal_response(self, request, order, phone=order.tel_number, customer_id=order.customer_id,
+                                     source=f"order {order.order_no}")
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        kwargs = super().get_export_resource_kwargs(request, **kwargs)
+        kwargs["reveal_phones"] = can_reveal_phone(request.user)
+        return kwargs
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        """An export with full numbers is recorded like a reveal (the count of orders in it)."""
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        if can_reveal_phone(request.user):
+            phone_reveal_record(user=request.user, customer_id=None, source=f"orders export ({len(data)})")
+        return data
 
     def get_search_results(self, request, queryset, search_term):
         """A full phone number also finds the orders of the customer bound to it (customers'

@@ -50,3 +50,10 @@ class RefundNotAllowed(Conflict):
 class RefundRequestOpen(Conflict):
     code = "refund_request_open"
     default_detail = "A refund request for this order is already waiting for the shop."
+
+
+class RefundRequestDecided(Conflict):
+    """`context`: the request's `status` and who `decided_by`."""
+
+    code = "refund_request_decided"
+    default_detail = "This refund request has been decided already."

@@ -128,6 +128,7 @@ class Order(models.Model):
             models.Index(fields=["customer", "-created_at", "-id"], name="orders_order_customer_recent"),
             models.Index(fields=["status", "created_at"], name="orders_order_status_created"),
         ]
+        permissions = [("refund_order", _("Can refund orders and decide refund requests"))]
 
     def __str__(self) -> str:
         return self.order_no
@@ -199,6 +200,11 @@ class RefundRequest(models.Model):
     created_at = models.DateTimeField(_("requested"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.CharField(_("decided by"), max_length=64, blank=True)
+    decline_reason = models.CharField(
+        _("reason for declining"), max_length=200, blank=True, help_text=_("The customer reads it on the order.")
+    )
+    refund_no = models.CharField(_("refund number"), max_length=64, blank=True,
+                                 help_text=_("The refund started when the request was approved."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.selectors import sku_get_on_sale, sku_map_on_sale
 from catalog.services import sku_stock_release_many, sku_stock_take_many
+from notifications.services import notice_queue_for_order
 from orders.exceptions import (
     AddressLimitReached,
     CartFull,
@@ -23,6 +24,7 @@ from orders.exceptions import (
     InvalidTransition,
     OrderAddressUnavailable,
     RefundNotAllowed,
+    RefundRequestDecided,
     RefundRequestOpen,
 )
 from orders.models import (
@@ -158,7 +160,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     Status.PAID: frozenset({Status.SHIPPED, Status.REFUNDING}),
     Status.SHIPPED: frozenset({Status.COMPLETED, Status.REFUNDING}),
     Status.COMPLETED: frozenset({Status.REFUNDING}),
-    Status.REFUNDING: frozenset({Status.REFUNDED}),
+    # A full refund that WeChat Pay refuses, closes or cannot pay out (order_refund_abandon)
+    # puts the order back where it was.
+    Status.REFUNDING: frozenset({Status.REFUNDED, Status.PAID, Status.SHIPPED, Status.COMPLETED}),
     # A payment that arrives after the order closed (the customer paid at the last second)
     # pays it if its stock can be taken again (payments.services.payment_trade_apply).
     Status.CLOSED: frozenset({Status.PAID}),
@@ -254,15 +258,19 @@ def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **
     old = order.status
     if old == to:
         return order  # already done: a duplicate request or notification is harmless
-    if to not in ALLOWED[old]:
+    if to not in ALLOWED[old] or (_is_return(old, to) and getattr(order, STAMPS[to]) is None):
+        # (a refund abandoned goes back only to a stage the order reached)
         raise InvalidTransition(
             f"Order {order.order_no} is {old}; it cannot become {to}.", from_status=old, to_status=to
         )
     for name, value in fields.items():
         setattr(order, name, value)
     order.status = to  # after `fields`, so that they can never set it
-    setattr(order, STAMPS[to], timezone.now())
-    order.save(update_fields=["status", STAMPS[to], "updated_at", *fields])
+    stamped = []
+    if not _is_return(old, to):  # back from refunding: paid_at, shipped_at… stay as they were
+        setattr(order, STAMPS[to], timezone.now())
+        stamped = [STAMPS[to]]
+    order.save(update_fields=["status", *stamped, "updated_at", *fields])
     OrderEvent.objects.create(order=order, from_status=old, to_status=to, actor=actor, reason=reason)
     if old == Status.CLOSED:
         _take_stock(order)  # raises OutOfStock, undoing the change: the caller refunds
@@ -272,6 +280,11 @@ def order_transition(*, order_id: int, to: str, actor: str, reason: str = "", **
         _release_stock(order)
     _queue_side_effects(order=order, from_status=old, to_status=to)
     return order
+
+
+def _is_return(from_status: str, to_status: str) -> bool:
+    """A refund abandoned: the order goes back to a status it had, which happened already."""
+    return from_status == Status.REFUNDING and to_status != Status.REFUNDED
 
 
 def _quantities(order: Order) -> dict[int, int]:
@@ -297,7 +310,10 @@ def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> No
     transaction so that they happen exactly when it commits.
 
     Tasks of apps that depend on orders are named, not imported (imports point one way);
-    keys name the order and the status, so that handlers are idempotent."""
+    keys name the order and the status, so that handlers are idempotent. Going back from
+    `refunding` fires nothing: the parcel was uploaded and the notices sent the first time."""
+    if _is_return(from_status, to_status):
+        return
     if to_status == Status.CLOSED and from_status == Status.PENDING_PAYMENT:
         # Close the order's open WeChat Pay trades, so that nobody pays a closed order; a
         # payment that beat the close pays it after all (or is refunded).
@@ -305,6 +321,8 @@ def _queue_side_effects(*, order: Order, from_status: str, to_status: str) -> No
                    key=f"order:{order.pk}:close-trades")
     if to_status == Status.SHIPPED:
         order_shipping_queue(order=order)
+    # The customer's notice of paid, shipped, refunded or closed (other statuses: nothing).
+    notice_queue_for_order(order=order, event=to_status)
 
 
 # --- What customers and staff do -----------------------------------------------------------
@@ -329,6 +347,24 @@ def order_ship(*, order_id: int, carrier: str, tracking_no: str, actor: str) -> 
 
 
 @transaction.atomic
+def order_refund_abandon(*, order_id: int, actor: str, reason: str) -> Order:
+    """refunding → the status the order had before its full refund started (paid, shipped or
+    completed), when WeChat Pay refused, closed or could not pay out that refund. Under the
+    order's lock; an order no longer refunding is returned unchanged (a repeat is harmless).
+    The audit row says why; no side effect fires again."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != Status.REFUNDING:
+        return order
+    before = (
+        order.events.filter(to_status=Status.REFUNDING).order_by("-created_at", "-id")
+        .values_list("from_status", flat=True).first()
+    )
+    if before not in REFUNDABLE:  # no trace of where it came from: the stage it reached last
+        before = Status.COMPLETED if order.completed_at else Status.SHIPPED if order.shipped_at else Status.PAID
+    return order_transition(order_id=order.pk, to=before, actor=actor, reason=reason)
+
+
+@transaction.atomic
 def refund_request_create(*, order_id: int, reason: str) -> RefundRequest:
     """Record a customer's refund request for staff to decide. Locks the order (so that it
     cannot change status meanwhile); raises RefundNotAllowed outside paid, shipped and
@@ -339,6 +375,41 @@ def refund_request_create(*, order_id: int, reason: str) -> RefundRequest:
     if order.refund_requests.filter(status=RefundRequest.Status.OPEN).exists():
         raise RefundRequestOpen()
     return RefundRequest.objects.create(order=order, reason=reason)
+
+
+def _open_request_locked(*, request_id: int) -> RefundRequest:
+    """The request under its order's lock, then its own (the lock order of refunds); raises
+    RefundRequestDecided once another member of staff decided it."""
+    order_id = RefundRequest.objects.values_list("order_id", flat=True).get(pk=request_id)
+    Order.objects.select_for_update().filter(pk=order_id).exists()
+    request = RefundRequest.objects.select_for_update().get(pk=request_id)
+    if request.status != RefundRequest.Status.OPEN:
+        raise RefundRequestDecided(status=request.status, decided_by=request.decided_by)
+    return request
+
+
+@transaction.atomic
+def refund_request_decline(*, request_id: int, reason: str, actor: str) -> RefundRequest:
+    """Decline an open request with a reason the customer reads on the order; the order's
+    status does not change. Raises RefundRequestDecided if it was decided meanwhile."""
+    request = _open_request_locked(request_id=request_id)
+    request.status = RefundRequest.Status.DECLINED
+    request.decline_reason = reason[:200]
+    request.decided_at, request.decided_by = timezone.now(), actor[:64]
+    request.save(update_fields=["status", "decline_reason", "decided_at", "decided_by"])
+    return request
+
+
+def refund_request_mark_approved(*, request_id: int, refund_no: str, actor: str) -> RefundRequest:
+    """Inside the caller's transaction (payments.refunds.refund_request_approve, which starts
+    the refund): lock the open request and record who approved it and which refund it
+    became. Raises RefundRequestDecided if it was decided meanwhile."""
+    request = _open_request_locked(request_id=request_id)
+    request.status = RefundRequest.Status.APPROVED
+    request.refund_no = refund_no[:64]
+    request.decided_at, request.decided_by = timezone.now(), actor[:64]
+    request.save(update_fields=["status", "refund_no", "decided_at", "decided_by"])
+    return request
 
 
 # --- Sweeps (Celery beat) ------------------------------------------------------------------

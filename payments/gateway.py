@@ -121,6 +121,7 @@ class PayGateway(Protocol):
     def close(self, out_trade_no: str) -> None: ...
     def refund(self, *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int,
                reason: str) -> RefundState: ...
+    def refund_query(self, out_refund_no: str) -> RefundState: ...
     def parse_payment_notification(self, headers: Mapping[str, str], body: bytes) -> Notification: ...
     def parse_refund_notification(self, headers: Mapping[str, str], body: bytes) -> Notification: ...
     def trade_bill(self, day: datetime.date) -> list[BillRow]: ...
@@ -261,6 +262,11 @@ class V3Gateway:
         })
         return self._refund(answer)
 
+    def refund_query(self, out_refund_no: str) -> RefundState:
+        """Where a refund stands (6.7): PayRejected RESOURCE_NOT_EXISTS if WeChat never got it."""
+        _, answer = v3_request("GET", f"/v3/refund/domestic/refunds/{out_refund_no}")
+        return self._refund(answer)
+
     @staticmethod
     def _refund(data: Mapping[str, Any]) -> RefundState:
         amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
@@ -346,6 +352,8 @@ def _v3_download(path_and_query: str) -> str:
 
 
 V2_TRADE_STATES = {"SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR"}
+# v2's refund statuses (refundquery, the refund notification) in v3's words.
+V2_REFUND_STATUS = {"SUCCESS": "SUCCESS", "PROCESSING": "PROCESSING", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}
 
 
 class V2Gateway:
@@ -413,6 +421,25 @@ class V2Gateway:
             mchid=str(data.get("mch_id") or ""), appid=str(data.get("appid") or ""),
         )
 
+    def refund_query(self, out_refund_no: str) -> RefundState:
+        """Where a refund stands (`pay/refundquery`, spec 7): the answer lists the trade's
+        refunds with a suffix `_n`; ours is the one with our out_refund_no. PayRejected
+        REFUNDNOTEXIST if WeChat never got it."""
+        data = pay_v2_client().refund.query(out_refund_no=out_refund_no)
+        count = _fen(data.get("refund_count"))
+        for n in range(max(count, 1)):
+            if data.get(f"out_refund_no_{n}") == out_refund_no:
+                break
+        else:
+            raise PayRejected("REFUNDNOTEXIST", f"{out_refund_no} not in the answer")
+        return RefundState(
+            out_refund_no=out_refund_no, status=V2_REFUND_STATUS.get(data.get(f"refund_status_{n}", ""), "PROCESSING"),
+            refund_id=str(data.get(f"refund_id_{n}") or ""), out_trade_no=str(data.get("out_trade_no") or ""),
+            refund_fen=_fen(data.get(f"refund_fee_{n}")), total_fen=_fen(data.get("total_fee")),
+            mchid=str(data.get("mch_id") or ""), appid=str(data.get("appid") or ""),
+            succeeded_at=_beijing(str(data.get(f"refund_success_time_{n}") or ""), "%Y-%m-%d %H:%M:%S"),
+        )
+
     @staticmethod
     def _fields(body: bytes) -> dict[str, str]:
         try:
@@ -422,12 +449,14 @@ class V2Gateway:
 
     def parse_payment_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         data = self._fields(body)
+        if data.get("return_code") != "SUCCESS":  # unsigned by nature, and refused whatever it says
+            raise BadNotification(_return_fail(data))
         try:  # by the notification's own sign_type (pitfall 9: wechatpy assumes MD5)
             paycrypto.v2_verify(data, settings.WECHAT_PAY_API_KEY)
         except paycrypto.PayCryptoError as exc:
             raise BadNotification(f"signature: {exc}")
-        if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
-            raise BadNotification("not a successful payment")
+        if data.get("result_code") != "SUCCESS":
+            raise BadNotification(f"result_fail: {data.get('err_code') or '-'} {data.get('err_code_des', '')}".strip())
         trade = self._trade({**data, "trade_state": "SUCCESS"})
         if not trade.transaction_id:
             raise BadNotification("no transaction_id")
@@ -435,7 +464,9 @@ class V2Gateway:
 
     def parse_refund_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         data = self._fields(body)
-        if data.get("return_code") != "SUCCESS" or not data.get("req_info"):
+        if data.get("return_code") != "SUCCESS":
+            raise BadNotification(_return_fail(data))
+        if not data.get("req_info"):
             raise BadNotification("no req_info")
         if data.get("mch_id") != settings.WECHAT_PAY_MCH_ID:
             raise BadNotification("another merchant's notification")
@@ -443,8 +474,7 @@ class V2Gateway:
             inner = paycrypto.v2_refund_decrypt(data["req_info"], settings.WECHAT_PAY_API_KEY)
         except paycrypto.PayCryptoError as exc:
             raise BadNotification(f"req_info: {exc}")
-        status = {"SUCCESS": "SUCCESS", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}.get(
-            inner.get("refund_status", ""), "PROCESSING")
+        status = V2_REFUND_STATUS.get(inner.get("refund_status", ""), "PROCESSING")
         refund = RefundState(
             out_refund_no=inner.get("out_refund_no", ""), status=status, refund_id=inner.get("refund_id", ""),
             out_trade_no=inner.get("out_trade_no", ""), refund_fen=_fen(inner.get("refund_fee")),
@@ -472,6 +502,13 @@ class V2Gateway:
                 return []
             raise PayRejected("BILL_FAIL", fields.get("return_msg", ""))
         return _parse_bill(text)
+
+
+def _return_fail(data: Mapping[str, str]) -> str:
+    """A v2 return_code FAIL, recorded as our stable code, then WeChat's free text."""
+    from wxbackend.wechat.pay import RETURN_FAIL
+
+    return f"{RETURN_FAIL}: {data.get('return_msg', '')}".strip()
 
 
 def new_out_no(prefix: str) -> str:

@@ -10,11 +10,12 @@ same prepay (spec 6.5), so two taps on "pay" make one trade.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.exceptions import OutOfStock
@@ -114,10 +115,14 @@ def payment_trade_apply(*, trade: TradeState, source: str,
     refunded. `record` (the notification) is stored with the verdict, in the transaction
     that applies it. Returns (verdict, detail).
 
-    A duplicate (WeChat's retries, concurrent deliveries) costs one read and no lock: an
-    attempt's `paid` is final and its amount, appid and mchid never change."""
+    A duplicate (WeChat's retries, concurrent deliveries) costs one statement and no lock:
+    an attempt's `paid` is final and its amount, appid and mchid never change."""
     from payments.refunds import refund_start
 
+    if record is not None and trade.is_paid:
+        stored = _store_if_duplicate(record, trade)
+        if stored is not None:
+            return stored
     attempt = PaymentAttempt.objects.filter(out_trade_no=trade.out_trade_no).first()
     if attempt is None:
         return _store(record, Verdict.UNKNOWN, f"no attempt {trade.out_trade_no}")
@@ -168,6 +173,45 @@ def payment_trade_apply(*, trade: TradeState, source: str,
                      reason="重复支付，自动退款", requested_by="system:double_payment", moves_order=False)
         return _store(record, Verdict.LATE,
                       f"order was {order.status} already: this payment is refunded automatically", attempt)
+
+
+# WeChat's retries of a payment already applied, stored in one statement: the paid attempt
+# that matches the trade (number, merchant, app, amount) is found and the notification
+# inserted as its duplicate in one round trip. No row: not a plain duplicate, and the full
+# path decides (the notification is not stored here then).
+_DUPLICATE_SQL = """
+WITH paid AS (
+    SELECT id, transaction_id FROM payments_paymentattempt
+    WHERE out_trade_no = %(out_trade_no)s AND status = %(paid)s
+      AND mchid = %(mchid)s AND appid = %(appid)s AND amount_fen = %(amount_fen)s
+)
+INSERT INTO payments_paymentnotification
+    (kind, api_version, notice_id, out_trade_no, out_refund_no, attempt_id, headers, body, verdict,
+     detail, received_at)
+SELECT %(kind)s, %(api_version)s, %(notice_id)s, %(out_trade_no)s, %(out_refund_no)s, paid.id,
+       %(headers)s::jsonb, %(body)s, %(verdict)s, left('already applied (' || paid.transaction_id || ')', 500),
+       now()
+FROM paid
+RETURNING id, attempt_id, detail, received_at
+"""
+
+
+def _store_if_duplicate(record: PaymentNotification, trade: TradeState) -> tuple[str, str] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DUPLICATE_SQL, {
+            "out_trade_no": trade.out_trade_no, "paid": PaymentAttempt.Status.PAID.value, "mchid": trade.mchid,
+            "appid": trade.appid, "amount_fen": trade.total_fen, "kind": record.kind,
+            "api_version": record.api_version, "notice_id": record.notice_id,
+            "out_refund_no": record.out_refund_no, "headers": json.dumps(record.headers), "body": record.body,
+            "verdict": Verdict.DUPLICATE.value,
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk, record.attempt_id, record.detail, record.received_at = row
+    record.verdict = Verdict.DUPLICATE
+    record._state.adding = False
+    return record.verdict, record.detail
 
 
 def _store(record: PaymentNotification | None, verdict: str, detail: str,

@@ -21,6 +21,12 @@ def refund_submit_task(refund_id: int) -> str:
     return refunds.refund_submit(refund_id=refund_id).status
 
 
+@shared_task(acks_late=True)
+def refunds_settle_task() -> dict:
+    """Query refunds whose notification never came (beat `payments-refunds-settle`)."""
+    return refunds.refunds_settle()
+
+
 @shared_task(acks_late=True, autoretry_for=(GatewayUnavailable,), retry_backoff=60, retry_backoff_max=3600,
              retry_jitter=True, max_retries=8)
 def reconcile_yesterday_task() -> int:

@@ -54,6 +54,7 @@ class WeChatSim:
     set_user_page_size = staticmethod(state.set_user_page_size)
     qrcode = staticmethod(state.qrcode)
     shipping_uploads = staticmethod(mp_shipping.uploads)
+    notices = staticmethod(state.notices)
 
     @property
     def api_base(self) -> str:

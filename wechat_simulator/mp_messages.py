@@ -58,7 +58,18 @@ def template_send(sim: SimRequest) -> dict:
     miniprogram = data.get("miniprogram")
     if miniprogram is not None and not (isinstance(miniprogram, dict) and miniprogram.get("appid")):
         raise SimError(47001, "data format error hint: miniprogram.appid missing")
-    return {"errcode": 0, "errmsg": "ok", "msgid": state.next_msgid()}
+    client_msg_id = data.get("client_msg_id")
+    if client_msg_id is not None and not isinstance(client_msg_id, str):
+        raise SimError(47001, "data format error hint: client_msg_id")
+    msgid = state.next_msgid()
+    if client_msg_id:
+        # One message per openid + client_msg_id within 10 minutes (spec 5.1): a repeat is
+        # answered like the first and not delivered again.
+        first = state.client_msg_claim(sim.appid, data["touser"], client_msg_id, msgid)
+        if first != msgid:
+            return {"errcode": 0, "errmsg": "ok", "msgid": first}
+    state.notice_deliver(appid=sim.appid, kind="template", message=data, msgid=msgid)
+    return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 
 @endpoint("cgi-bin/message/subscribe/send", app=MINIAPP)
@@ -75,7 +86,9 @@ def subscribe_send(sim: SimRequest) -> dict:
     for key, item in _check_data(data.get("data")).items():
         if not value_ok(key, item["value"]):
             raise SimError(47003, f"argument invalid! data.{key}.value invalid")
-    return {"errcode": 0, "errmsg": "ok", "msgid": state.next_msgid()}
+    msgid = state.next_msgid()
+    state.notice_deliver(appid=sim.appid, kind="subscribe", message=data, msgid=msgid)
+    return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 
 def _recipient(sim: SimRequest, openid) -> dict:

@@ -197,6 +197,33 @@ def failure_take(path: str) -> dict | None:
     return failure if used <= failure["times"] else None
 
 
+CLIENT_MSG_ID_SECONDS = 600  # template messages: one per openid + client_msg_id (spec 5.1)
+
+
+def client_msg_claim(appid: str, openid: str, client_msg_id: str, msgid: int) -> int:
+    """The msgid of the first message with this client_msg_id to `openid` in 10 minutes:
+    `msgid` when this one is the first (atomic, so two concurrent repeats deliver once)."""
+    key = f"client-msg:{appid}:{openid}:{client_msg_id}"
+    if store.add(key, msgid, timeout=CLIENT_MSG_ID_SECONDS):
+        return msgid
+    return store.get(key) or msgid
+
+
+def notice_deliver(*, appid: str, kind: str, message: dict, msgid: int) -> None:
+    """Keep a template or subscribe message that reached the customer's WeChat."""
+    number = store.incr("notice-seq")
+    store.put(f"notice:{number}", {"n": number, "at": time.time(), "appid": appid, "kind": kind,
+                                   "msgid": msgid, **message})
+
+
+def notices(touser: str | None = None, *, limit: int = store.MAX_LISTED) -> list[dict]:
+    """Template and subscribe messages delivered, oldest first (repeats WeChat dropped by
+    client_msg_id are not here); `touser` keeps one customer's."""
+    last = store.get("notice-seq") or 0
+    found = store.get_many([f"notice:{n}" for n in range(max(1, last - limit + 1), last + 1)])
+    return [m for m in found if touser is None or m.get("touser") == touser]
+
+
 def next_msgid() -> int:
     return 2_000_000_000 + next_number("msgid")
 

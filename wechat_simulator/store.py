@@ -81,6 +81,12 @@ def get(key: str, default: Any = None) -> Any:
     return cache.get(_key(key), default)
 
 
+def get_many(keys: list[str]) -> list[Any]:
+    """The values of `keys` that exist, in the order of `keys` (one round trip)."""
+    found = cache.get_many([_key(k) for k in keys])
+    return [found[_key(k)] for k in keys if _key(k) in found]
+
+
 def pop(key: str) -> Any:
     """Get and delete (single-use codes). Not atomic across processes; good enough for a
     development tool whose codes are used by one client."""

@@ -7,6 +7,7 @@ from django.urls import path, re_path
 
 from wechat_simulator import (  # noqa: F401  (register)
     mp,
+    mp_links,
     mp_login,
     mp_media,
     mp_menu,

@@ -39,16 +39,17 @@ Status = OutboxItem.Status
 UNFINISHED = (Status.PENDING, Status.DISPATCHED, Status.RUNNING)
 
 
-def outbox_put(*, task, args: Sequence = (), key: str) -> None:
+def outbox_put(*, task, args: Sequence = (), key: str, available_at: datetime.datetime | None = None) -> None:
     """Record `task(*args)` to run once after the caller's transaction commits.
 
     `task` is a Celery task or its registered name (so that an app can ask for another
     app's task without importing it against the dependency direction). `key` makes it
     idempotent: a second put with the same key is ignored (one INSERT … ON CONFLICT DO
-    NOTHING). `args` must be JSON values (ids, not instances)."""
+    NOTHING). `args` must be JSON values (ids, not instances). `available_at` delays the
+    run (a task's own retry schedule): the relay publishes the row once it is due."""
     name = task if isinstance(task, str) else task.name
     OutboxItem.objects.bulk_create(
-        [OutboxItem(key=key[:200], task=name, args=list(args), available_at=timezone.now())],
+        [OutboxItem(key=key[:200], task=name, args=list(args), available_at=available_at or timezone.now())],
         ignore_conflicts=True,
     )
     transaction.on_commit(relay_kick)

@@ -310,6 +310,8 @@ CELERY_BEAT_SCHEDULE["orders-complete-delivered"] = {
     "task": "orders.tasks.order_complete_delivered_task",
     "schedule": 3600.0,
 }
+# Refunds WeChat accepted minutes ago whose notification never came: asked for, and applied.
+CELERY_BEAT_SCHEDULE["payments-refunds-settle"] = {"task": "payments.tasks.refunds_settle_task", "schedule": 300.0}
 # Payments: yesterday's trade bill against our payments, once WeChat has published it
 # (from about 10:00 Beijing time, spec 6.9). CELERY_TIMEZONE is Beijing's.
 RECONCILE_AT = env.str("RECONCILE_AT", default="10:30")
@@ -320,6 +322,16 @@ except ValueError:
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.reconcile_yesterday_task",
     "schedule": crontab(hour=_reconcile_hour, minute=_reconcile_minute),
+}
+# Notices (notifications/services.py): transient send failures retry after about 2, 4, 8, 16
+# min (base 120 s doubled, ±25 % jitter), 5 tries in all; rows a dead worker left in `sending` (or
+# queued rows whose outbox row was lost) are queued again after NOTICE_SENDING_TIMEOUT_SECONDS.
+NOTICE_RETRY_BASE_SECONDS = env.float("NOTICE_RETRY_BASE_SECONDS", default=120.0)
+NOTICE_MAX_ATTEMPTS = 5
+NOTICE_SENDING_TIMEOUT_SECONDS = env.float("NOTICE_SENDING_TIMEOUT_SECONDS", default=120.0)
+CELERY_BEAT_SCHEDULE["notifications-requeue-stuck"] = {
+    "task": "notifications.tasks.notices_requeue_stuck_task",
+    "schedule": 60.0,
 }
 
 # --- WeChat ---------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_menu_click_and_image_replies(client, plain_mode):
     assert post_plain(client, event_xml("CLICK", event_key="OTHER", create_time=1764057601)).content == b"success"
 
 
-def test_text_naming_a_product_gets_a_news_reply(client, plain_mode, settings, tmp_path):
+def test_text_naming_a_product_gets_a_news_reply(client, plain_mode, settings, tmp_path, wechat_sim):
     from tests.factories import ProductFactory, SkuFactory
 
     settings.MEDIA_ROOT = tmp_path
@@ -149,6 +149,8 @@ def test_text_naming_a_product_gets_a_news_reply(client, plain_mode, settings, t
     assert root.findtext("Articles/item/PicUrl").startswith("http")
     url = root.findtext("Articles/item/Url")
     assert url == f"https://shop.example.com/wechat/mp/product/{cup.id}/"
+    # WeChat gives no URL link (busy): the redirect falls back to the weixin:// scheme.
+    wechat_sim.fail_next("wxa/generate_urllink", -1, "system busy")
     redirect = client.get(url.replace("https://shop.example.com", ""))
     assert redirect.status_code == 302
     assert redirect["Location"].startswith("weixin://dl/business/?appid=")

@@ -29,7 +29,8 @@ def test_only_the_tables_moves_are_made(make_order, customer, start, to):
     if to == start:
         assert order_transition(order_id=order.id, to=to, actor="test").status == start
         assert order.events.count() == events  # a repeat writes nothing
-    elif to in ALLOWED[start]:
+    elif to in ALLOWED[start] and not (start == S.REFUNDING and to in (S.SHIPPED, S.COMPLETED)):
+        # (refunding goes back only to a stage the order reached: here, paid)
         moved = order_transition(order_id=order.id, to=to, actor="staff:7", reason="because")
         assert Order.objects.get(pk=order.pk).status == to
         last = order.events.last()

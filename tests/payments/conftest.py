@@ -34,6 +34,24 @@ def buyer_api(buyer):
 
 
 @pytest.fixture
+def paid_order(shop, buyer_api, make_unpaid, notify_receiver, client):  # noqa: F811 - the fixture
+    """An order paid the way production pays it: `pay`, then WeChat's notification."""
+    from orders.models import Order
+    from payments.models import PaymentAttempt
+
+    def make(price_fen=10000) -> Order:
+        order = make_unpaid(price_fen=price_fen)
+        assert buyer_api.post(f"/api/v1/orders/{order.order_no}/pay").status_code == 200
+        attempt = PaymentAttempt.objects.get(order=order)
+        assert post_notification(client, *pay_at_wechat(attempt.out_trade_no, notify_receiver)).status_code in (200, 204)
+        order.refresh_from_db()
+        assert order.status == "paid"
+        return order
+
+    return make
+
+
+@pytest.fixture
 def make_unpaid(buyer):
     def make(*, price_fen=12900, quantity=1, stock=10, customer=None):
         customer = customer or buyer
@@ -58,3 +76,12 @@ def post_notification(client, headers: dict, body: bytes, path: str = NOTIFY):
             if k.lower().startswith("wechatpay")}
     content_type = headers.get("Content-Type") or headers.get("content-type") or "application/json"
     return client.generic("POST", path, body, content_type=content_type, **meta)
+
+
+def refund_notice(refund, receiver, status="SUCCESS") -> tuple[dict, bytes]:
+    """The refund reaches `status` at WeChat; the notification it would post, captured."""
+    pay_state.refund_complete(refund.out_refund_no, status)
+    before = len(receiver.received)
+    pay_state.send_refund_notification(refund.out_refund_no, status)
+    notice = receiver.received[before]
+    return notice.headers, notice.body

@@ -104,8 +104,12 @@ def test_a_notification_pays_the_order_once(shop, buyer_api, make_unpaid, notify
     assert OrderEvent.objects.filter(order=order, to_status="paid").count() == 1
     assert list(PaymentNotification.objects.order_by("id").values_list("verdict", flat=True)) == [
         "applied", "duplicate"]
-    record = PaymentNotification.objects.first()
-    assert record.headers["wechatpay-signature"] and json.loads(record.body)["id"]
+    for record in PaymentNotification.objects.all():  # the duplicate is stored as fully as the first
+        assert record.headers["wechatpay-signature"] and json.loads(record.body)["id"]
+        assert record.attempt_id == attempt.pk and record.out_trade_no == attempt.out_trade_no
+        assert record.received_at is not None
+    duplicate = PaymentNotification.objects.get(verdict="duplicate")
+    assert duplicate.detail == f"already applied ({attempt.transaction_id})"
 
 
 @pytest.mark.postgres

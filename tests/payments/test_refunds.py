@@ -8,26 +8,12 @@ from django.db import connection
 
 from orders.models import Order
 from payments.exceptions import NothingToRefund, RefundExceedsPaid
-from payments.models import PaymentAttempt, PaymentNotification, Refund
+from payments.models import PaymentNotification, Refund
 from payments.refunds import refund_start
-from tests.payments.conftest import REFUND_NOTIFY, pay_at_wechat, post_notification
+from tests.payments.conftest import REFUND_NOTIFY, post_notification
 from wechat_simulator import pay_state
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def paid_order(shop, buyer_api, make_unpaid, notify_receiver, client):
-    def make(price_fen=10000):
-        order = make_unpaid(price_fen=price_fen)
-        assert buyer_api.post(f"/api/v1/orders/{order.order_no}/pay").status_code == 200
-        attempt = PaymentAttempt.objects.get(order=order)
-        assert post_notification(client, *pay_at_wechat(attempt.out_trade_no, notify_receiver)).status_code == 204
-        order.refresh_from_db()
-        assert order.status == "paid"
-        return order
-
-    return make
 
 
 def _refund_notice(refund, receiver, status="SUCCESS"):

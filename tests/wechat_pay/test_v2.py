@@ -107,7 +107,8 @@ def test_a_signature_error_reaches_the_client_as_production_would_see_it(wechat_
     settings.WECHAT_PAY_API_KEY = "192006250b4c09247ec02edce69f6a2d"
     with pytest.raises(GatewayRejected) as caught:
         client.order.query(out_trade_no="WX20261125000001")
-    assert (caught.value.code, caught.value.http_status) == ("签名错误", 200)
+    # A stable code to act on; WeChat's words kept as the message.
+    assert (caught.value.code, caught.value.message, caught.value.http_status) == ("return_fail", "签名错误", 200)
 
 
 def test_malformed_xml_is_refused(wechat_sim):

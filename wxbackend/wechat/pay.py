@@ -47,6 +47,8 @@ USER_AGENT = "wxbackend"
 V3_TRANSIENT_STATUSES = frozenset({429})
 # v2 codes with the same meaning (7: SYSTEMERROR "retry same params").
 V2_TRANSIENT_CODES = frozenset({"SYSTEMERROR", "SYSTEM_ERROR", "BANKERROR", "FREQUENCY_LIMITED"})
+# Our code for a v2 answer with return_code FAIL (no err_code; return_msg is free text).
+RETURN_FAIL = "return_fail"
 
 SESSION = requests.Session()
 SESSION.headers["User-Agent"] = USER_AGENT
@@ -57,6 +59,7 @@ class PayUnavailable(GatewayUnavailable):
 
     def __init__(self, code: str, message: str = "", *, http_status: int | None = None):
         self.code = code
+        self.message = message
         self.http_status = http_status
         super().__init__(None, f"{code}: {message}" if message else code)
 
@@ -66,6 +69,7 @@ class PayRejected(GatewayRejected):
 
     def __init__(self, code: str, message: str = "", *, http_status: int | None = None):
         self.code = code
+        self.message = message
         self.http_status = http_status
         super().__init__(None, f"{code}: {message}" if message else code)
 
@@ -327,8 +331,9 @@ class ProjectWeChatPayV2(WeChatPayV2):
         except paycrypto.BadXml as exc:
             raise PayUnavailable("ANSWER_NOT_XML", str(exc), http_status=res.status_code)
         if data.get("return_code") != "SUCCESS":
-            # Transport-level failures are not signed; return_msg says why.
-            code = data.get("err_code") or data.get("return_msg") or "FAIL"
+            # Transport-level failures are not signed; return_msg says why, in words that
+            # WeChat may change (签名错误, …): the code stays stable, the words go in the message.
+            code = data.get("err_code") or RETURN_FAIL
             error = PayUnavailable if code in V2_TRANSIENT_CODES else PayRejected
             raise error(code, data.get("return_msg", ""), http_status=res.status_code)
         try:
