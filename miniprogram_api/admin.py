@@ -56,6 +56,12 @@ class CustomerAdmin(admin.ModelAdmin):
         follower = customer_follower(customer=obj)
         return str(follower) if follower else "-"
 
+    @admin.display(description=_("one customer"))
+    def person(self, obj):
+        """A link to the one-customer page (orders, conversations, notices, subscriptions)."""
+        url = reverse("admin:inbox_customer_person", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
+
     def get_search_results(self, request, queryset, search_term):
         """A full phone number finds its customer through the keyed hash (phones are encrypted)."""
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -66,12 +72,6 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # customers sign up through the mini-program
-
-    @admin.display(description=_("one customer"))
-    def person(self, obj):
-        """A link to the one-customer page (orders, conversations, notices, subscriptions)."""
-        url = reverse("admin:inbox_customer_person", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
 
 
 @admin.register(PhoneReveal)
