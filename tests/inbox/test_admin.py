@@ -93,3 +93,20 @@ def test_simultaneous_messages_of_one_follower_all_count(plain_mode):
     conversation = Conversation.objects.get()
     assert conversation.unread_count == 8
     assert Handoff.objects.filter(conversation=conversation).count() == 8
+
+
+@pytest.mark.parametrize(("group", "inbox", "person"), [("客服", 200, 200), ("运营", 403, 403), ("财务", 403, 403)])
+def test_only_customer_service_works_the_inbox(client, django_user_model, group, inbox, person):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import CustomerFactory
+
+    user = django_user_model.objects.create_user(f"u_{group}", password="pw-123456-long", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    conversation = Conversation.objects.create(contact="o_x")
+    assert client.get(reverse("admin:inbox_conversation_changelist")).status_code == inbox
+    assert client.get(reverse("admin:inbox_conversation_change", args=[conversation.pk])).status_code == inbox
+    assert client.get(reverse("admin:inbox_conversation_metrics")).status_code == inbox
+    customer = CustomerFactory()
+    assert client.get(reverse("admin:inbox_customer_person", args=[customer.pk])).status_code == person
