@@ -110,3 +110,16 @@ def test_only_customer_service_works_the_inbox(client, django_user_model, group,
     assert client.get(reverse("admin:inbox_conversation_metrics")).status_code == inbox
     customer = CustomerFactory()
     assert client.get(reverse("admin:inbox_customer_person", args=[customer.pk])).status_code == person
+
+
+def test_demo_data_loads_canned_replies_idempotently():
+    import io
+
+    from django.core.management import call_command
+
+    from inbox.models import CannedReply
+
+    call_command("demo_data", stdout=io.StringIO())
+    call_command("demo_data", stdout=io.StringIO())
+    assert CannedReply.objects.filter(title="发货时间").count() == 1
+    assert CannedReply.objects.count() == 3
