@@ -123,3 +123,42 @@ def test_demo_data_loads_canned_replies_idempotently():
     call_command("demo_data", stdout=io.StringIO())
     assert CannedReply.objects.filter(title="发货时间").count() == 1
     assert CannedReply.objects.count() == 3
+
+
+def _thread(openid: str, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        Message.objects.create(direction="in", openid=openid, dedupe_key=f"m:{openid}:{i}", msg_type="text",
+                               content=f"问{i}")
+        Message.objects.create(direction="out", openid=openid, dedupe_key=f"cs:{openid}:{i}", msg_type="text",
+                               content=f"答{i}", status="sent")
+
+
+def test_the_conversation_page_has_constant_queries(staff_client, django_assert_max_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox.models import CannedReply, StaffReply
+
+    Follower.objects.create(openid="o_t", unionid="u_t", is_subscribed=True)
+    conversation = Conversation.objects.create(contact="o_t")
+    url = reverse("admin:inbox_conversation_change", args=[conversation.pk])
+    _thread("o_t", 2)
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get(url)
+    _thread("o_t", 40, start=2)
+    for i, message in enumerate(Message.objects.filter(direction="out")):
+        StaffReply.objects.create(conversation=conversation, message_id=message.pk)
+        Note.objects.create(conversation=conversation, text=f"备注{i}")
+        CannedReply.objects.create(title=f"快捷{i}", text="x")
+    with django_assert_max_num_queries(len(few)):
+        page = staff_client.get(url).content.decode()
+    assert "问41" in page and "备注41" in page
+
+
+def test_the_metrics_page_costs_the_same_for_two_days_and_ninety(staff_client, django_assert_max_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:inbox_conversation_metrics")
+    with CaptureQueriesContext(connection) as two:
+        staff_client.get(url, {"start": "2026-11-01", "end": "2026-11-02"})
+    with django_assert_max_num_queries(len(two)):
+        staff_client.get(url, {"start": "2026-08-05", "end": "2026-11-02"})
