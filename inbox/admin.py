@@ -5,6 +5,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -53,6 +54,17 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # customers open conversations by writing
+
+    def get_search_results(self, request, queryset, search_term):
+        """An openid, or the follower's remark or unionid (the list shows the remark)."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            from officialaccount.models import Follower
+
+            openids = Follower.objects.filter(Q(remark__icontains=term) | Q(unionid=term)).values("openid")
+            queryset |= self.model.objects.filter(contact__in=openids)
+        return queryset, may_have_duplicates
 
     @admin.display(description=_("customer"), ordering="contact")
     def customer(self, obj: Conversation) -> str:

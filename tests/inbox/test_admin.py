@@ -162,3 +162,11 @@ def test_the_metrics_page_costs_the_same_for_two_days_and_ninety(staff_client, d
         staff_client.get(url, {"start": "2026-11-01", "end": "2026-11-02"})
     with django_assert_max_num_queries(len(two)):
         staff_client.get(url, {"start": "2026-08-05", "end": "2026-11-02"})
+
+
+def test_the_list_finds_a_conversation_by_remark_or_openid(staff_client):
+    _conversations(3)
+    url = reverse("admin:inbox_conversation_changelist")
+    by_remark = staff_client.get(url, {"q": "客户1"}).context["cl"].result_list
+    assert sorted(c.contact for c in by_remark) == ["o_1"]
+    assert [c.contact for c in staff_client.get(url, {"q": "o_2"}).context["cl"].result_list] == ["o_2"]
