@@ -27,7 +27,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("gender", "created_at", "erased_at")
     search_fields = ("=openid", "=unionid", "nickname")
     # session_key is never shown; the phone only masked.
-    fields = ("openid", "unionid", "follower", "nickname", "avatar_url", "gender", "masked_phone",
+    fields = ("person", "openid", "unionid", "follower", "nickname", "avatar_url", "gender", "masked_phone",
               "created_at", "last_login_at", "erased_at")
     readonly_fields = fields  # what customers told WeChat is theirs to change, not ours
     inlines = [SubscriptionGrantInline]
@@ -57,6 +57,12 @@ class CustomerAdmin(admin.ModelAdmin):
     def follower(self, obj):
         follower = customer_follower(customer=obj)
         return str(follower) if follower else "-"
+
+    @admin.display(description=_("one customer"))
+    def person(self, obj):
+        """A link to the one-customer page (orders, conversations, notices, subscriptions)."""
+        url = reverse("admin:inbox_customer_person", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("orders, conversations, notices and subscriptions"))
 
     def get_search_results(self, request, queryset, search_term):
         """A full phone number finds its customer through the keyed hash (phones are encrypted)."""

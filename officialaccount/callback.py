@@ -9,6 +9,7 @@ RETURNING id`), plus one cache SET NX in plaintext mode; a retry finds the row a
 the stored reply. Events also update the follower, in the same transaction as the insert.
 """
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -48,6 +49,8 @@ PRODUCT_MATCHES = 3
 PHOTO_FETCH_TIMEOUT = (1.0, 2.0)
 # Larger pictures are matched after the reply too: decoding a 9 MB JPEG took about a second.
 PHOTO_SYNC_MAX_BYTES = 2 * 1024 * 1024
+NEEDS_PERSON = dataclasses.replace(NO_REPLY, needs_person=True)
+INBOX_CHANNEL = "wechat_mp"  # inbox.models.Channel.WECHAT_MP
 
 # Message types whose default/out-of-hours reply we give (unknown types get `success`).
 KNOWN_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
@@ -350,7 +353,7 @@ def reply_for(inbound: Inbound, *, at: datetime.datetime, photo: Reply | None = 
             return ruleset.scans.get(inbound.event_key) or ruleset.scans.get("") or NO_REPLY
         return NO_REPLY
     if inbound.msg_type not in KNOWN_MESSAGE_TYPES:
-        return NO_REPLY
+        return NEEDS_PERSON
     if photo is not None:
         return photo
     text = inbound.content if inbound.msg_type in ("text", "voice") else ""
@@ -361,10 +364,10 @@ def reply_for(inbound: Inbound, *, at: datetime.datetime, photo: Reply | None = 
         if found is not None:
             return found
     if ruleset.out_of_hours_text and ruleset.is_out_of_hours(at):
-        return Reply(kind="text", text=ruleset.out_of_hours_text)
+        return Reply(kind="text", text=ruleset.out_of_hours_text, needs_person=True)
     if ruleset.default_text:
-        return Reply(kind="text", text=ruleset.default_text)
-    return NO_REPLY
+        return Reply(kind="text", text=ruleset.default_text, needs_person=True)
+    return NEEDS_PERSON
 
 
 # --- storing ---------------------------------------------------------------------------------
@@ -375,14 +378,28 @@ _COLUMNS = (
 )
 
 
-_insert_sql_by_vendor: dict[str, str] = {}
+_insert_sql_by_vendor: dict[tuple[str, str | None], str] = {}
 
 
-def _insert_sql(conn) -> str:
-    sql = _insert_sql_by_vendor.get(conn.vendor)
+def _insert_sql(conn, inbox_mode: str | None = None) -> str:
+    sql = _insert_sql_by_vendor.get((conn.vendor, inbox_mode))
     if sql is None:
-        sql = _insert_sql_by_vendor[conn.vendor] = _build_insert_sql(conn)
+        sql = _build_insert_sql(conn)
+        if inbox_mode is not None:
+            from inbox.hotpath import wrap_insert_sql
+
+            sql = wrap_insert_sql(conn, sql, inbox_mode)
+        _insert_sql_by_vendor[(conn.vendor, inbox_mode)] = sql
     return sql
+
+
+def _inbox_mode(inbound: Inbound, reply: Reply) -> str | None:
+    """What the message does to the customer's inbox conversation: a message no rule
+    answered opens it, any other message counts as unread in an open one; events do
+    nothing (a follow or a menu tap is not a question)."""
+    if inbound.is_event:
+        return None
+    return "open" if reply.needs_person else "touch"
 
 
 def _build_insert_sql(conn) -> str:
@@ -399,8 +416,12 @@ def _fields_field():
     return Message._meta.get_field("fields")
 
 
-def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime.datetime) -> int | None:
-    """Insert the inbound row with its reply in one statement; None if it already exists."""
+def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime.datetime,
+                    inbox_mode: str | None = None) -> int | None:
+    """Insert the inbound row with its reply in one statement; None if it already exists.
+
+    On PostgreSQL the same statement applies `inbox_mode` to the customer's conversation
+    (inbox.hotpath); elsewhere the caller applies it in the message's transaction."""
     # The thread's connection, looked up once (each `connection.<attr>` goes through the
     # ConnectionProxy and a thread-local lookup; this is the hot path).
     conn = connections[DEFAULT_DB_ALIAS]
@@ -413,21 +434,27 @@ def _message_insert(inbound: Inbound, reply: Reply, reply_xml: str, at: datetime
         ops.adapt_datetimefield_value(wechat_at), ops.adapt_datetimefield_value(at),
         "" if reply.kind == "none" else reply.kind, reply.summary(), reply_xml, Message.Status.RECEIVED, "",
     )
+    mode = inbox_mode if conn.vendor == "postgresql" else None
+    if mode is not None:
+        from inbox.hotpath import wrap_params
+
+        values += wrap_params(mode, channel=INBOX_CHANNEL, contact=inbound.openid,
+                              at=ops.adapt_datetimefield_value(at))
     if conn.vendor != "postgresql" or conn.in_atomic_block:
-        return _execute_insert(conn, values, conn.cursor())
+        return _execute_insert(conn, values, conn.cursor(), mode)
     try:
-        return _execute_insert(conn, values, _optimistic_cursor(conn))
+        return _execute_insert(conn, values, _optimistic_cursor(conn), mode)
     except (OperationalError, InterfaceError):
         # The persistent connection was dropped by the server: the INSERT served as its
         # health check. Reconnect and insert again; if the first attempt did commit, the
         # second finds the row and the caller answers with the stored reply.
         conn.close()
-        return _execute_insert(conn, values, _optimistic_cursor(conn))
+        return _execute_insert(conn, values, _optimistic_cursor(conn), mode)
 
 
-def _execute_insert(conn, values: tuple, cursor) -> int | None:
+def _execute_insert(conn, values: tuple, cursor, inbox_mode: str | None = None) -> int | None:
     with cursor:
-        cursor.execute(_insert_sql(conn), values)
+        cursor.execute(_insert_sql(conn, inbox_mode), values)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -483,17 +510,25 @@ def inbound_receive(*, inbound: Inbound, now: float | None = None) -> str:
         reply, to_user=inbound.openid, from_user=inbound.to_user, create_time=int(at.timestamp()),
         for_event=inbound.is_event,
     )
-    side_effects = inbound.is_event or inbound.has_media or reply.needs_customer_service
+    inbox_mode = _inbox_mode(inbound, reply)
+    # Without PostgreSQL the inbox is a second statement, so it needs the transaction.
+    inbox_apart = inbox_mode is not None and connection.vendor != "postgresql"
+    side_effects = inbound.is_event or inbound.has_media or reply.needs_customer_service or inbox_apart
     if not side_effects and connection.get_autocommit():
-        message_id = _message_insert(inbound, reply, reply_xml, at)  # the one statement
+        message_id = _message_insert(inbound, reply, reply_xml, at, inbox_mode)  # the one statement
         return reply_xml if message_id is not None else _stored_reply(inbound.dedupe_key)
 
     from officialaccount import services
 
     with transaction.atomic():
-        message_id = _message_insert(inbound, reply, reply_xml, at)
+        message_id = _message_insert(inbound, reply, reply_xml, at, inbox_mode)
         if message_id is None:
             return _stored_reply(inbound.dedupe_key)
+        if inbox_apart:
+            from inbox.hotpath import conversation_inbound
+
+            conversation_inbound(channel=INBOX_CHANNEL, contact=inbound.openid, message_id=message_id,
+                                 at=at, mode=inbox_mode)
         if inbound.has_media:
             _media_fetch_put(message_id)  # in the message's transaction: never lost
         if photo.pending:

@@ -34,6 +34,9 @@ class Reply:
     media_id: str = ""
     articles: tuple[Article, ...] = field(default_factory=tuple)
     card: MiniProgramCard | None = None
+    # No rule or product answered (a default, out-of-hours or no reply): a person should,
+    # so the message opens the customer's conversation in the inbox.
+    needs_person: bool = False
 
     @property
     def needs_customer_service(self) -> bool:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "import_export",
     "wxbackend",
     "officialaccount",
+    "inbox",
     "catalog",
     "miniprogram_api",
     "orders",
