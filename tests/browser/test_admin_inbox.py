@@ -34,7 +34,7 @@ def test_staff_answer_with_a_canned_reply(browser_page, live_server, wechat_sim,
     page.select_option(".reply-form select[name=canned]", label="发票")
     page.fill(".reply-form textarea[name=text]", page.input_value(".reply-form textarea[name=text]") + "，谢谢")
     page.click(".reply-form input[type=submit]")
-    assert page.locator(".messagelist .success").is_visible()
+    page.locator(".messagelist .success").wait_for(timeout=10_000)  # the reply page after the POST
 
     deadline = time.monotonic() + 10
     while not wechat_sim.calls("cgi-bin/message/custom/send") and time.monotonic() < deadline:
