@@ -9,30 +9,19 @@ from xml.sax.saxutils import escape
 from django.utils.translation import gettext
 
 from inbox.selectors import Metrics
+from wxbackend.svg import nice_max
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 50, 60, 30, 50
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value`."""
-    if value <= 0:
-        return 1
-    step = 1
-    while step * 10 < value:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
-
 
 def metrics_svg(metrics: Metrics) -> str:
     days = metrics.days
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    max_messages = _nice_max(max((d.messages for d in days), default=0))
+    max_messages = nice_max(max((d.messages for d in days), default=0))
     medians = [d.median_seconds for d in days]
-    max_minutes = _nice_max(max((m / 60 for m in medians if m is not None), default=0))
+    max_minutes = nice_max(max((m / 60 for m in medians if m is not None), default=0))
     slot = plot_w / max(len(days), 1)
     bar = max(slot * 0.6, 1)
     minutes_unit, title_bars = gettext("min"), gettext("Customer messages per day")

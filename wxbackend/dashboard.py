@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from catalog.money import yuan
+from wxbackend.svg import nice_max
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DAYS = 30
@@ -129,25 +130,13 @@ WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 70, 50, 30, 45
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2 or 5 times a power of ten)."""
-    if value <= 0:
-        return 1
-    step = 1
-    while step * 10 < value:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
-
 
 def sales_svg(series: list[Day]) -> str:
     """Bars: each day's takings (¥, left scale). Dots joined by a line: orders paid (right
     scale). Every bar carries a tooltip with the day's exact figures."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    max_fen = _nice_max(max((d.takings_fen for d in series), default=0) / 100) * 100
-    max_orders = _nice_max(max((d.orders for d in series), default=0))
+    max_fen = nice_max(max((d.takings_fen for d in series), default=0) / 100) * 100
+    max_orders = nice_max(max((d.orders for d in series), default=0))
     slot = plot_w / max(len(series), 1)
     bar = max(slot * 0.62, 1)
     base = TOP + plot_h
